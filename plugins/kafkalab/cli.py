@@ -1,0 +1,243 @@
+"""`./lab`: the lab's command line (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from kafkalab.settings import REPO_ROOT, LabSettings, get_settings
+from kafkalab.stack import kafka as kafka_stack
+from kafkalab.stack.environment import airflow_admin_password, child_environment, shell_exports
+from kafkalab.stack.install import InstallError
+from kafkalab.stack.lifecycle import Stack
+from kafkalab.stack.process import tail
+from kafkalab.stack.services import ServiceError
+from kafkalab.topics import TopicConfigError
+
+console = Console(stderr=True, highlight=False)
+EXERCISES = ("ingest", "fanout", "replay", "repartition", "all")
+
+
+def _progress(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}")
+
+
+def _stack(settings: LabSettings) -> Stack:
+    return Stack(settings, progress=_progress)
+
+
+def _print_status(stack: Stack) -> bool:
+    table = Table(title="kafkalab local stack")
+    for column in ("service", "state", "ports", "detail"):
+        table.add_column(column)
+    all_healthy = True
+    report = stack.status()
+    for service in stack.services:
+        running, health = report[service.name]
+        all_healthy &= health.healthy
+        state = "[green]healthy[/green]" if health.healthy else (
+            "[yellow]unhealthy[/yellow]" if running else "[red]down[/red]"
+        )
+        ports = ", ".join(str(p) for p in service.ports.values()) or "-"
+        table.add_row(service.name, state, ports, health.detail)
+    Console().print(table)
+    return all_healthy
+
+
+def _print_access(settings: LabSettings) -> None:
+    Console().print(
+        f"Airflow UI: {settings.airflow_url}  (user {settings.airflow_user}, "
+        f"password {airflow_admin_password(settings)})\n"
+        f"Kafka: {settings.kafka_bootstrap}   S3: {settings.s3_endpoint} "
+        f"(access key {settings.s3_access_key})\n"
+        f'Shell: eval "$(./lab env)" puts airflow, spark-submit and the settings on your PATH.'
+    )
+
+
+def cmd_up(settings: LabSettings, args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    stack = _stack(settings)
+    stack.up()
+    healthy = _print_status(stack)
+    _print_access(settings)
+    console.print(f"up in {time.monotonic() - started:.1f}s")
+    return 0 if healthy else 1
+
+
+def cmd_status(settings: LabSettings, args: argparse.Namespace) -> int:
+    stack = _stack(settings)
+    healthy = _print_status(stack)
+    if healthy:
+        _print_access(settings)
+    console.print(f"memory of the stack: {stack.memory_mb():.0f} MiB RSS")
+    return 0 if healthy else 1
+
+
+def cmd_down(settings: LabSettings, args: argparse.Namespace) -> int:
+    stopped = _stack(settings).down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+    return 0
+
+
+def cmd_reset(settings: LabSettings, args: argparse.Namespace) -> int:
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"Stop the stack and delete all data under {settings.paths.data}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 1
+    _stack(settings).reset()
+    return 0
+
+
+def cmd_logs(settings: LabSettings, args: argparse.Namespace) -> int:
+    stack = _stack(settings)
+    names = [args.service] if args.service else [s.name for s in stack.services]
+    if args.service:
+        stack.service(args.service)
+    for name in names:
+        print(f"==> {stack.registry.log_path(name)} <==")
+        print(tail(stack.registry.log_path(name), args.lines))
+    if args.follow and args.service:
+        os.execvp("tail", ["tail", "-F", "-n", "0", str(stack.registry.log_path(args.service))])
+    return 0
+
+
+def _exec(settings: LabSettings, command: Sequence[str]) -> int:
+    """Replace this process: signals and exit codes belong to the tool."""
+    os.execvpe(command[0], list(command), child_environment(settings))
+    return 0  # not reached
+
+
+def cmd_kafka(settings: LabSettings, args: argparse.Namespace) -> int:
+    if not args.tool:
+        console.print("tools: " + ", ".join(sorted(kafka_stack.KAFKA_TOOLS)))
+        return 2
+    if not settings.paths.kafka_jars.exists():
+        raise InstallError("the Kafka jars are not installed yet: run ./lab up")
+    return _exec(settings, kafka_stack.tool_command(settings, args.tool, args.args))
+
+
+def cmd_airflow(settings: LabSettings, args: argparse.Namespace) -> int:
+    return _exec(settings, [str(settings.paths.venv / "bin" / "airflow"), *args.args])
+
+
+def cmd_spark_submit(settings: LabSettings, args: argparse.Namespace) -> int:
+    from kafkalab.stack.spark import render_spark_defaults
+
+    render_spark_defaults(settings)
+    return _exec(settings, [str(settings.paths.venv / "bin" / "spark-submit"), *args.args])
+
+
+def cmd_env(settings: LabSettings, args: argparse.Namespace) -> int:
+    print(shell_exports(settings))
+    return 0
+
+
+def _ensure_up(settings: LabSettings) -> None:
+    stack = _stack(settings)
+    report = stack.status()
+    if not all(health.healthy for _, health in report.values()):
+        stack.up()
+
+
+def cmd_run(settings: LabSettings, args: argparse.Namespace) -> int:
+    _ensure_up(settings)
+    if args.exercise != "ingest":
+        console.print(f"[red]exercise {args.exercise!r} is not built yet[/red]; available: ingest")
+        return 2
+    from kafkalab.smoke import run_smoke_pipeline
+
+    console.print(
+        "The ingest exercise DAG is not built yet: running the data-plane smoke pipeline "
+        "(Kafka -> Spark Structured Streaming -> Delta on S3) instead."
+    )
+    result = run_smoke_pipeline(settings, events=args.events, progress=_progress)
+    verdict = "[green]PASSED[/green]" if result.passed else "[red]FAILED[/red]"
+    console.print(f"{verdict}: {result.message}")
+    _print_access(settings)
+    return 0 if result.passed else 1
+
+
+def cmd_test(settings: LabSettings, args: argparse.Namespace) -> int:
+    _ensure_up(settings)
+    env = child_environment(settings)
+    venv_bin = settings.paths.venv / "bin"
+    lint = subprocess.run([str(venv_bin / "ruff"), "check", "."], cwd=REPO_ROOT, env=env)
+    if lint.returncode != 0:
+        console.print("[red]ruff found problems[/red]")
+        return lint.returncode
+    return subprocess.run(
+        [str(venv_bin / "python"), "-m", "pytest", *args.args], cwd=REPO_ROOT, env=env
+    ).returncode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="./lab", description="kafkalab: self-verifying Apache Kafka lab exercises."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    sub.add_parser("up", help="install what is missing, start everything, create topics and buckets")
+    sub.add_parser("status", help="health of every service (non-zero exit when one is down)")
+    sub.add_parser("down", help="stop what ./lab started; data is kept")
+    reset = sub.add_parser("reset", help="down, then delete all data")
+    reset.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    logs = sub.add_parser("logs", help="the tail of a service's log")
+    logs.add_argument("service", nargs="?")
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    logs.add_argument("-f", "--follow", action="store_true")
+
+    run = sub.add_parser("run", help="run an exercise and print its verdict")
+    run.add_argument("exercise", choices=EXERCISES)
+    run.add_argument("--events", type=int, default=1000, help="events for the smoke pipeline")
+
+    test = sub.add_parser("test", help="the whole test suite (starts what it needs)")
+    test.add_argument("args", nargs=argparse.REMAINDER, help="passed to pytest")
+
+    kafka = sub.add_parser("kafka", help="Kafka's own CLI tools, e.g. ./lab kafka kafka-topics --list ...")
+    kafka.add_argument("tool", nargs="?")
+    kafka.add_argument("args", nargs=argparse.REMAINDER)
+    airflow = sub.add_parser("airflow", help="the Airflow CLI in the lab's environment")
+    airflow.add_argument("args", nargs=argparse.REMAINDER)
+    spark = sub.add_parser("spark-submit", help="spark-submit with Kafka/Delta/S3A jars and S3 settings")
+    spark.add_argument("args", nargs=argparse.REMAINDER)
+    sub.add_parser("env", help='shell exports: eval "$(./lab env)"')
+    return parser
+
+
+COMMANDS = {
+    "up": cmd_up,
+    "status": cmd_status,
+    "down": cmd_down,
+    "reset": cmd_reset,
+    "logs": cmd_logs,
+    "run": cmd_run,
+    "test": cmd_test,
+    "kafka": cmd_kafka,
+    "airflow": cmd_airflow,
+    "spark-submit": cmd_spark_submit,
+    "env": cmd_env,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        return COMMANDS[args.command](settings, args)
+    except (InstallError, ServiceError, TopicConfigError) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The one settings object for everything outside Airflow.
+
+The ingestor, the generator, the Spark job and `./lab` read their ports, credentials
+and paths from here. Every field can be set by an environment variable named
+``KAFKALAB_<FIELD>`` (for example ``KAFKALAB_KAFKA_BOOTSTRAP``); the defaults are the
+local profile. Airflow code reads the same facts through Connections, which `./lab`
+renders from this object (see ``kafkalab.stack.environment``).
+
+The local S3 credentials below are documented defaults for a server bound to
+127.0.0.1, not secrets.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class LabSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KAFKALAB_", extra="ignore", frozen=True)
+
+    profile: Literal["local", "compose"] = "local"
+    home: Path = Field(
+        default=REPO_ROOT / ".lab",
+        description="State directory: virtualenv, jars, service data, logs.",
+    )
+    host: str = "127.0.0.1"
+
+    kafka_broker_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "-Xms256m -Xmx768m"
+    kafka_bootstrap_override: str | None = Field(default=None, alias="KAFKALAB_KAFKA_BOOTSTRAP")
+
+    s3_port: int = 9000
+    s3_endpoint_override: str | None = Field(default=None, alias="KAFKALAB_S3_ENDPOINT")
+    s3_access_key: str = "kafkalab"
+    s3_secret_key: str = "kafkalab-local-secret"
+    s3_region: str = "us-east-1"
+    raw_bucket: str = "raw-data-bucket"
+    reports_bucket: str = "lab-reports"
+
+    airflow_port: int = 8080
+    airflow_user: str = "admin"
+    airflow_parallelism: int = 4
+
+    ingestor_port: int = 8000
+
+    # SeaweedFS `weed mini` opens these besides S3; all bound to `host`.
+    seaweed_master_port: int = 9333
+    seaweed_volume_port: int = 9340
+    seaweed_filer_port: int = 8888
+    seaweed_admin_port: int = 23646
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.kafka_bootstrap_override or f"{self.host}:{self.kafka_broker_port}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return self.s3_endpoint_override or f"http://{self.host}:{self.s3_port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://{self.host}:{self.airflow_port}"
+
+    @property
+    def ingestor_url(self) -> str:
+        return f"http://{self.host}:{self.ingestor_port}"
+
+    @cached_property
+    def paths(self) -> LabPaths:
+        return LabPaths(self.home)
+
+
+class LabPaths:
+    """Where the lab keeps its state; everything lives under one directory."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.venv = home / "venv"
+        self.jars = home / "jars"
+        self.kafka_jars = self.jars / "kafka"
+        self.spark_jars = self.jars / "spark"
+        self.data = home / "data"
+        self.kafka_data = self.data / "kafka"
+        self.s3_data = self.data / "s3"
+        self.airflow_home = self.data / "airflow"
+        self.run = home / "run"
+        self.logs = home / "logs"
+        self.conf = home / "conf"
+        self.spark_conf = self.conf / "spark"
+        self.cache = home / "cache"
+
+
+def get_settings() -> LabSettings:
+    return LabSettings()

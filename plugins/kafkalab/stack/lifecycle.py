@@ -1,0 +1,168 @@
+"""Bring the local stack up and down: install, start, wait for health, bootstrap."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+
+from kafkalab.settings import LabSettings
+from kafkalab.stack import install
+from kafkalab.stack.environment import airflow_passwords_file, child_environment
+from kafkalab.stack.object_store import ensure_buckets
+from kafkalab.stack.process import ProcessRegistry
+from kafkalab.stack.services import (
+    Health,
+    Service,
+    ServiceError,
+    describe_failure,
+    port_owner,
+    services,
+)
+from kafkalab.stack.spark import render_spark_defaults
+from kafkalab.topics import ensure_topics, load_topic_specs
+
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+class Stack:
+    def __init__(self, settings: LabSettings, progress: Progress = _quiet) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.registry = ProcessRegistry(settings.paths.run, settings.paths.logs)
+        self.services = services(settings)
+
+    def service(self, name: str) -> Service:
+        for service in self.services:
+            if service.name == name:
+                return service
+        known = ", ".join(s.name for s in self.services)
+        raise ServiceError(f"unknown service {name!r}; services: {known}")
+
+    # --- install -------------------------------------------------------------------
+
+    def install(self) -> None:
+        self.progress("checking Java")
+        install.require_java()
+        self.progress("Kafka jars (Maven Central, cached after the first run)")
+        if install.ensure_kafka_jars(self.settings):
+            self.progress("  fetched Kafka broker and tool jars")
+        self.progress("Spark connector jars: Kafka source, Delta Lake, S3A")
+        if install.ensure_spark_jars(self.settings):
+            self.progress("  fetched Spark connector jars")
+        render_spark_defaults(self.settings)
+        airflow_passwords_file(self.settings)
+
+    # --- start / stop ----------------------------------------------------------------
+
+    def check_ports(self, service: Service) -> None:
+        for port_name, port in service.ports.items():
+            owner = port_owner(self.settings.host, port)
+            if owner is not None:
+                raise ServiceError(
+                    f"port {port} ({service.name} {port_name}) on {self.settings.host} is already "
+                    f"in use by {owner}. Stop it, or move {service.name} with the matching "
+                    "KAFKALAB_* setting (see README, 'Ports')."
+                )
+
+    def start(self, service: Service) -> bool:
+        """Start one service unless it already runs; True if it was started."""
+        if self.registry.running(service.name):
+            return False
+        self.check_ports(service)
+        service.prepare(self.settings)
+        self.registry.start(
+            service.name,
+            service.command(self.settings),
+            env=child_environment(self.settings),
+            cwd=self.settings.home,
+        )
+        return True
+
+    def wait_healthy(self, service: Service) -> Health:
+        deadline = time.monotonic() + service.start_timeout
+        health = Health(False, "not checked")
+        while time.monotonic() < deadline:
+            if not self.registry.running(service.name):
+                raise ServiceError(describe_failure(self.registry, service, "the process exited"))
+            health = service.health(self.settings)
+            if health.healthy:
+                return health
+            time.sleep(1.0)
+        raise ServiceError(
+            describe_failure(
+                self.registry, service,
+                f"not healthy after {service.start_timeout:.0f}s ({health.detail})",
+            )
+        )
+
+    def up(self) -> None:
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.install()
+        started = []
+        for service in self.services:
+            if self.start(service):
+                self.progress(f"started {service.name}")
+                started.append(service)
+            # Kafka and S3 must be healthy before Airflow; Airflow's components all
+            # report through the api-server, which has to answer first.
+            if service.name in ("kafka", "s3", "airflow-api-server"):
+                self.wait_healthy(service)
+        for service in started:
+            self.wait_healthy(service)
+            self.progress(f"{service.name} healthy")
+        self.bootstrap()
+
+    def bootstrap(self) -> None:
+        outcome = ensure_topics(self.settings.kafka_bootstrap, load_topic_specs())
+        for topic, result in outcome.items():
+            self.progress(f"topic {topic}: {result}")
+        created = ensure_buckets(self.settings)
+        for bucket in created:
+            self.progress(f"bucket {bucket}: created")
+
+    def down(self) -> list[str]:
+        stopped = []
+        # Reverse start order: Airflow's task runners stop before the broker they use.
+        for service in reversed(self.services):
+            if self.registry.stop(service.name):
+                stopped.append(service.name)
+                self.progress(f"stopped {service.name}")
+        # Background jobs (generator runs, streaming queries) recorded by exercises.
+        for name in self.registry.names():
+            if self.registry.stop(name):
+                stopped.append(name)
+                self.progress(f"stopped {name}")
+        return stopped
+
+    def reset(self) -> None:
+        self.down()
+        for path in (self.settings.paths.data, self.settings.paths.logs, self.settings.paths.run):
+            shutil.rmtree(path, ignore_errors=True)
+            self.progress(f"removed {path}")
+
+    def status(self) -> dict[str, tuple[bool, Health]]:
+        report = {}
+        for service in self.services:
+            running = self.registry.running(service.name) is not None
+            health = service.health(self.settings) if running else Health(False, "not running")
+            report[service.name] = (running, health)
+        return report
+
+    def memory_mb(self) -> float:
+        total = 0.0
+        for name in self.registry.names():
+            handle = self.registry.running(name)
+            proc = handle.process() if handle else None
+            if proc is None:
+                continue
+            for member in [proc, *proc.children(recursive=True)]:
+                try:
+                    total += member.memory_info().rss
+                except Exception:
+                    pass
+        return total / 1024 / 1024

@@ -1,0 +1,68 @@
+"""The lab's topics as declared in ``config/topics.yaml``, and their idempotent creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from kafkalab.settings import REPO_ROOT
+
+TOPICS_FILE = REPO_ROOT / "config" / "topics.yaml"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int = 1
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+class TopicConfigError(ValueError):
+    pass
+
+
+def load_topic_specs(path: Path = TOPICS_FILE) -> list[TopicSpec]:
+    document = yaml.safe_load(path.read_text()) or {}
+    specs = []
+    for entry in document.get("topics", []):
+        try:
+            spec = TopicSpec(
+                name=entry["name"],
+                partitions=int(entry["partitions"]),
+                replication_factor=int(entry.get("replication_factor", 1)),
+                configs={k: str(v) for k, v in (entry.get("configs") or {}).items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TopicConfigError(f"{path}: topic entry {entry!r} is invalid: {exc}") from exc
+        if spec.partitions < 1:
+            raise TopicConfigError(f"{path}: topic {spec.name} needs at least 1 partition")
+        specs.append(spec)
+    return specs
+
+
+def ensure_topics(bootstrap: str, specs: list[TopicSpec], timeout: float = 30.0) -> dict[str, str]:
+    """Create missing topics; existing ones keep their data. Returns topic -> outcome."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = admin.list_topics(timeout=timeout).topics
+    outcome: dict[str, str] = {}
+    missing = []
+    for spec in specs:
+        if spec.name in existing:
+            partitions = len(existing[spec.name].partitions)
+            outcome[spec.name] = f"exists ({partitions} partitions)"
+        else:
+            missing.append(
+                NewTopic(spec.name, num_partitions=spec.partitions,
+                         replication_factor=spec.replication_factor, config=spec.configs)
+            )
+    if missing:
+        for name, future in admin.create_topics(missing, request_timeout=timeout).items():
+            future.result()
+            created = next(s for s in specs if s.name == name)
+            outcome[name] = f"created ({created.partitions} partitions)"
+    return outcome
