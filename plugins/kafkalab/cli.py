@@ -43,8 +43,10 @@ def _print_status(stack: Stack) -> bool:
     for service in stack.services:
         running, health = report[service.name]
         all_healthy &= health.healthy
-        state = "[green]healthy[/green]" if health.healthy else (
-            "[yellow]unhealthy[/yellow]" if running else "[red]down[/red]"
+        state = (
+            "[green]healthy[/green]"
+            if health.healthy
+            else ("[yellow]unhealthy[/yellow]" if running else "[red]down[/red]")
         )
         ports = ", ".join(str(p) for p in service.ports.values()) or "-"
         table.add_row(service.name, state, ports, health.detail)
@@ -184,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    sub.add_parser("up", help="install what is missing, start everything, create topics and buckets")
+    sub.add_parser(
+        "up", help="install what is missing, start everything, create topics and buckets"
+    )
     sub.add_parser("status", help="health of every service (non-zero exit when one is down)")
     sub.add_parser("down", help="stop what ./lab started; data is kept")
     reset = sub.add_parser("reset", help="down, then delete all data")
@@ -201,12 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="the whole test suite (starts what it needs)")
     test.add_argument("args", nargs=argparse.REMAINDER, help="passed to pytest")
 
-    kafka = sub.add_parser("kafka", help="Kafka's own CLI tools, e.g. ./lab kafka kafka-topics --list ...")
+    kafka = sub.add_parser(
+        "kafka", help="Kafka's own CLI tools, e.g. ./lab kafka kafka-topics --list ..."
+    )
     kafka.add_argument("tool", nargs="?")
     kafka.add_argument("args", nargs=argparse.REMAINDER)
     airflow = sub.add_parser("airflow", help="the Airflow CLI in the lab's environment")
     airflow.add_argument("args", nargs=argparse.REMAINDER)
-    spark = sub.add_parser("spark-submit", help="spark-submit with Kafka/Delta/S3A jars and S3 settings")
+    spark = sub.add_parser(
+        "spark-submit", help="spark-submit with Kafka/Delta/S3A jars and S3 settings"
+    )
     spark.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("env", help='shell exports: eval "$(./lab env)"')
     return parser

@@ -49,19 +49,22 @@ def produce_json_events(bootstrap: str, topic: str, count: int, partitions: int 
         else:
             errors.append(str(err))
 
-    producer = Producer({
-        "bootstrap.servers": bootstrap,
-        "acks": "all",
-        "enable.idempotence": True,
-        "linger.ms": 5,
-        "compression.type": "lz4",
-    })
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "acks": "all",
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "compression.type": "lz4",
+        }
+    )
     for seq in range(count):
         event = {"event_id": f"smoke-{seq:08d}", "seq": seq, "amount": round(seq * 1.25, 2)}
         while True:
             try:
-                producer.produce(topic, key=f"key-{seq % 17}", value=json.dumps(event),
-                                 on_delivery=on_delivery)
+                producer.produce(
+                    topic, key=f"key-{seq % 17}", value=json.dumps(event), on_delivery=on_delivery
+                )
                 break
             except BufferError:
                 producer.poll(0.1)
@@ -84,9 +87,16 @@ def run_smoke_pipeline(
     produced = produce_json_events(settings.kafka_bootstrap, topic, events)
     progress(f"spark-submit {SMOKE_JOB.name}: availableNow query -> {output_path}")
     job = subprocess.run(
-        [str(settings.paths.venv / "bin" / "spark-submit"), str(SMOKE_JOB), topic,
-         settings.kafka_bootstrap, output_path],
-        env=child_environment(settings), capture_output=True, text=True,
+        [
+            str(settings.paths.venv / "bin" / "spark-submit"),
+            str(SMOKE_JOB),
+            topic,
+            settings.kafka_bootstrap,
+            output_path,
+        ],
+        env=child_environment(settings),
+        capture_output=True,
+        text=True,
     )
     spark_rows = None
     for line in job.stdout.splitlines():
@@ -94,15 +104,26 @@ def run_smoke_pipeline(
             spark_rows = json.loads(line)["rows"]
     if job.returncode != 0 or spark_rows is None:
         tail_text = "\n".join(job.stderr.splitlines()[-25:])
-        return SmokeResult(produced, None, None, output_path, False,
-                           f"the Spark job failed (exit {job.returncode}):\n{tail_text}")
+        return SmokeResult(
+            produced,
+            None,
+            None,
+            output_path,
+            False,
+            f"the Spark job failed (exit {job.returncode}):\n{tail_text}",
+        )
     progress("reading the Delta table back with delta-rs")
     delta_rs_rows = delta_row_count(settings, output_path)
-    passed = produced == spark_rows == delta_rs_rows
-    message = (
-        f"produced {produced} events to {topic}; Spark wrote and read back {spark_rows} rows; "
-        f"delta-rs reads {delta_rs_rows} rows at {output_path}"
-    )
-    if not passed:
-        message = "row counts differ: " + message
+    passed, message = smoke_verdict(produced, spark_rows, delta_rs_rows)
+    message += f" ({topic} -> {output_path})"
     return SmokeResult(produced, spark_rows, delta_rs_rows, output_path, passed, message)
+
+
+def smoke_verdict(produced: int, spark_rows: int, delta_rs_rows: int) -> tuple[bool, str]:
+    figures = (
+        f"produced {produced} events; Spark wrote and read back {spark_rows} rows; "
+        f"delta-rs reads {delta_rs_rows} rows"
+    )
+    if produced == spark_rows == delta_rs_rows:
+        return True, figures
+    return False, f"row counts differ, expected {produced} everywhere: {figures}"

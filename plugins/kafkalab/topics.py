@@ -57,8 +57,12 @@ def ensure_topics(bootstrap: str, specs: list[TopicSpec], timeout: float = 30.0)
             outcome[spec.name] = f"exists ({partitions} partitions)"
         else:
             missing.append(
-                NewTopic(spec.name, num_partitions=spec.partitions,
-                         replication_factor=spec.replication_factor, config=spec.configs)
+                NewTopic(
+                    spec.name,
+                    num_partitions=spec.partitions,
+                    replication_factor=spec.replication_factor,
+                    config=spec.configs,
+                )
             )
     if missing:
         for name, future in admin.create_topics(missing, request_timeout=timeout).items():

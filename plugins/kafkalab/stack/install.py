@@ -56,7 +56,9 @@ def require_java() -> str:
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     match = re.search(r'version "(\d+)', out)
     if match and int(match.group(1)) < 17:
-        raise InstallError(f"Java 17 or newer is needed; `java -version` says: {out.splitlines()[0]}")
+        raise InstallError(
+            f"Java 17 or newer is needed; `java -version` says: {out.splitlines()[0]}"
+        )
     return java
 
 
@@ -64,8 +66,8 @@ def copy_maven_dependencies(pom: Path, dest: Path, settings: LabSettings) -> Non
     mvn = shutil.which("mvn")
     if mvn is None:
         raise InstallError(
-            f"Maven (`mvn`) is needed once to fetch the jars listed in {pom.relative_to(REPO_ROOT)} "
-            "(Debian: apt-get install maven)."
+            "Maven (`mvn`) is needed once to fetch the jars listed in "
+            f"{pom.relative_to(REPO_ROOT)} (Debian: apt-get install maven)."
         )
     staging = dest.with_name(dest.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)

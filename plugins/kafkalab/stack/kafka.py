@@ -108,6 +108,8 @@ def format_storage_command(settings: LabSettings) -> list[str]:
 
 def broker_command(settings: LabSettings) -> list[str]:
     return java_command(
-        settings, KAFKA_TOOLS["kafka-server-start"], [str(server_properties_path(settings))],
+        settings,
+        KAFKA_TOOLS["kafka-server-start"],
+        [str(server_properties_path(settings))],
         heap=settings.kafka_heap,
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Callable
+
+import psutil
 
 from kafkalab.settings import LabSettings
 from kafkalab.stack import install
@@ -95,7 +98,8 @@ class Stack:
             time.sleep(1.0)
         raise ServiceError(
             describe_failure(
-                self.registry, service,
+                self.registry,
+                service,
                 f"not healthy after {service.start_timeout:.0f}s ({health.detail})",
             )
         )
@@ -161,8 +165,6 @@ class Stack:
             if proc is None:
                 continue
             for member in [proc, *proc.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     total += member.memory_info().rss
-                except Exception:
-                    pass
         return total / 1024 / 1024

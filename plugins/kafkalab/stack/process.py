@@ -7,6 +7,7 @@ mistakes a recycled pid for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -122,23 +123,17 @@ def terminate_tree(proc: psutil.Process, timeout: float) -> None:
         members = [proc, *proc.children(recursive=True)]
     except psutil.NoSuchProcess:
         return
-    try:
-        # The service leads its own session; signalling the group reaches workers that
-        # were started by it but re-parented (Airflow's forked task runners).
+    # The service leads its own session; signalling the group reaches workers that
+    # were started by it but re-parented (Airflow's forked task runners).
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        pass
     for member in members:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             member.terminate()
-        except psutil.NoSuchProcess:
-            pass
     _, alive = psutil.wait_procs(members, timeout=timeout)
     for member in alive:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             member.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(alive, timeout=5)
 
 

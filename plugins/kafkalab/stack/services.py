@@ -51,13 +51,13 @@ def port_owner(host: str, port: int) -> str | None:
             probe.bind((host, port))
             return None
         except OSError:
-            pass
+            pass  # taken: find out by whom
     try:
         for conn in psutil.net_connections(kind="tcp"):
-            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
-                if conn.pid:
-                    proc = psutil.Process(conn.pid)
-                    return f"pid {conn.pid} ({' '.join(proc.cmdline()[:3])})"
+            listening = conn.status == psutil.CONN_LISTEN
+            if listening and conn.laddr and conn.laddr.port == port and conn.pid:
+                proc = psutil.Process(conn.pid)
+                return f"pid {conn.pid} ({' '.join(proc.cmdline()[:3])})"
     except (psutil.AccessDenied, psutil.NoSuchProcess):
         pass
     return "another process"
@@ -72,11 +72,15 @@ def _prepare_kafka(settings: LabSettings) -> None:
         return
     settings.paths.kafka_data.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        kafka.format_storage_command(settings), capture_output=True, text=True,
+        kafka.format_storage_command(settings),
+        capture_output=True,
+        text=True,
         env=child_environment(settings),
     )
     if result.returncode != 0:
-        raise ServiceError(f"formatting Kafka's KRaft storage failed:\n{result.stdout}{result.stderr}")
+        raise ServiceError(
+            f"formatting Kafka's KRaft storage failed:\n{result.stdout}{result.stderr}"
+        )
 
 
 def _kafka_health(settings: LabSettings) -> Health:
@@ -180,7 +184,9 @@ def _prepare_airflow(settings: LabSettings) -> None:
         return
     settings.paths.airflow_home.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [_airflow(settings), "db", "migrate"], capture_output=True, text=True,
+        [_airflow(settings), "db", "migrate"],
+        capture_output=True,
+        text=True,
         env=child_environment(settings),
     )
     if result.returncode != 0:
@@ -207,7 +213,10 @@ def services(settings: LabSettings) -> list[Service]:
         Service(
             name="kafka",
             description="Apache Kafka broker (KRaft)",
-            ports={"broker": settings.kafka_broker_port, "controller": settings.kafka_controller_port},
+            ports={
+                "broker": settings.kafka_broker_port,
+                "controller": settings.kafka_controller_port,
+            },
             command=kafka.broker_command,
             health=_kafka_health,
             prepare=_prepare_kafka,
@@ -227,7 +236,15 @@ def services(settings: LabSettings) -> list[Service]:
         ),
         _airflow_service(
             "airflow-api-server",
-            ["api-server", "--host", settings.host, "--port", str(settings.airflow_port), "--workers", "1"],
+            [
+                "api-server",
+                "--host",
+                settings.host,
+                "--port",
+                str(settings.airflow_port),
+                "--workers",
+                "1",
+            ],
             "api_server",
             {"http": settings.airflow_port},
         ),

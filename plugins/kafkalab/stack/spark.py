@@ -46,8 +46,11 @@ def render_spark_defaults(settings: LabSettings) -> Path:
     conf_dir.mkdir(parents=True, exist_ok=True)
     lines = [f"{key} {value}" for key, value in spark_defaults(settings).items()]
     path = conf_dir / "spark-defaults.conf"
-    path.write_text("# Written by `./lab up` from kafkalab.settings; edits are overwritten.\n"
-                    + "\n".join(lines) + "\n")
+    path.write_text(
+        "# Written by `./lab up` from kafkalab.settings; edits are overwritten.\n"
+        + "\n".join(lines)
+        + "\n"
+    )
     log4j = conf_dir / "log4j2.properties"
     log4j.write_text(
         "rootLogger.level = warn\n"
