@@ -50,6 +50,9 @@ class LabSettings(BaseSettings):
     airflow_parallelism: int = 4
 
     ingestor_port: int = 8000
+    ingestor_url_override: str | None = Field(default=None, alias="KAFKALAB_INGESTOR_URL")
+
+    spark_master: str = "local[*]"
 
     # SeaweedFS `weed mini` opens these besides S3; all bound to `host`.
     seaweed_master_port: int = 9333
@@ -71,7 +74,7 @@ class LabSettings(BaseSettings):
 
     @property
     def ingestor_url(self) -> str:
-        return f"http://{self.host}:{self.ingestor_port}"
+        return self.ingestor_url_override or f"http://{self.host}:{self.ingestor_port}"
 
     @cached_property
     def paths(self) -> LabPaths:

@@ -15,7 +15,7 @@ from kafkalab.settings import LabSettings
 def spark_defaults(settings: LabSettings) -> dict[str, str]:
     jars = str(settings.paths.spark_jars / "*")
     return {
-        "spark.master": "local[*]",
+        "spark.master": settings.spark_master,
         # On the JVM classpath rather than `spark.jars`: Hadoop's FileSystem loader and
         # Delta's log store resolve classes through the system class loader.
         "spark.driver.extraClassPath": jars,
