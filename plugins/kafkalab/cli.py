@@ -137,6 +137,13 @@ def cmd_spark_submit(settings: LabSettings, args: argparse.Namespace) -> int:
     return _exec(settings, [str(settings.paths.venv / "bin" / "spark-submit"), *args.args])
 
 
+def cmd_generate(settings: LabSettings, args: argparse.Namespace) -> int:
+    simulate_data = REPO_ROOT / "generators" / "simulate_data.py"
+    return _exec(
+        settings, [str(settings.paths.venv / "bin" / "python"), str(simulate_data), *args.args]
+    )
+
+
 def cmd_env(settings: LabSettings, args: argparse.Namespace) -> int:
     print(shell_exports(settings))
     return 0
@@ -216,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
         "spark-submit", help="spark-submit with Kafka/Delta/S3A jars and S3 settings"
     )
     spark.add_argument("args", nargs=argparse.REMAINDER)
+    generate = sub.add_parser(
+        "generate", help="the data generator (generators/simulate_data.py), e.g. --count 1000"
+    )
+    generate.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("env", help='shell exports: eval "$(./lab env)"')
     return parser
 
@@ -231,12 +242,29 @@ COMMANDS = {
     "kafka": cmd_kafka,
     "airflow": cmd_airflow,
     "spark-submit": cmd_spark_submit,
+    "generate": cmd_generate,
     "env": cmd_env,
 }
 
 
+# Commands whose arguments belong to another program: argparse would try to read
+# options such as `--count` itself.
+PASSTHROUGH = ("test", "kafka", "airflow", "spark-submit", "generate")
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    argv = list(argv)
+    if argv and argv[0] in PASSTHROUGH:
+        rest = argv[1:]
+        if argv[0] == "kafka":
+            tool = rest[0] if rest and not rest[0].startswith("-") else None
+            return argparse.Namespace(command="kafka", tool=tool, args=rest[1:] if tool else rest)
+        return argparse.Namespace(command=argv[0], args=rest)
+    return build_parser().parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     settings = get_settings()
     try:
         return COMMANDS[args.command](settings, args)

@@ -114,7 +114,7 @@ class Stack:
                 started.append(service)
             # Kafka and S3 must be healthy before Airflow; Airflow's components all
             # report through the api-server, which has to answer first.
-            if service.name in ("kafka", "s3", "airflow-api-server"):
+            if service.name in ("kafka", "s3", "ingestor", "airflow-api-server"):
                 self.wait_healthy(service)
         for service in started:
             self.wait_healthy(service)

@@ -207,6 +207,33 @@ def _airflow_service(name: str, args: list[str], component: str, ports: dict[str
     )
 
 
+# --- Ingestor ---------------------------------------------------------------------------
+
+
+def _ingestor_command(settings: LabSettings) -> list[str]:
+    return [
+        str(settings.paths.venv / "bin" / "uvicorn"),
+        "generators.ingestor.app:app",
+        "--app-dir",
+        str(REPO_ROOT),
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.ingestor_port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
+def _ingestor_health(settings: LabSettings) -> Health:
+    try:
+        response = httpx.get(f"{settings.ingestor_url}/health", timeout=5)
+    except httpx.HTTPError as exc:
+        return Health(False, f"not answering at {settings.ingestor_url}: {exc}")
+    return Health(response.status_code == 200, response.json().get("kafka", response.text))
+
+
 def services(settings: LabSettings) -> list[Service]:
     """Every service of the local stack, in start order."""
     return [
@@ -233,6 +260,13 @@ def services(settings: LabSettings) -> list[Service]:
             command=_s3_command,
             health=_s3_health,
             prepare=_prepare_s3,
+        ),
+        Service(
+            name="ingestor",
+            description="FastAPI ingestor",
+            ports={"http": settings.ingestor_port},
+            command=_ingestor_command,
+            health=_ingestor_health,
         ),
         _airflow_service(
             "airflow-api-server",

@@ -1,0 +1,173 @@
+"""Publishing to Kafka from asyncio, answering only once the broker has acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaError, Producer
+
+log = logging.getLogger("kafkalab.ingestor")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    topic: str
+    partition: int
+    offset: int
+
+
+class PublishError(Exception):
+    """The broker did not acknowledge the record; the client should retry."""
+
+
+class BrokerUnavailable(PublishError):
+    pass
+
+
+class KafkaPublisher:
+    """A confluent-kafka producer shared by all requests.
+
+    librdkafka batches records from concurrent requests (``linger.ms``); a poller thread
+    serves the delivery reports and hands each one to the waiting request's future.
+    """
+
+    def __init__(self, bootstrap: str, delivery_timeout_ms: int = 10_000) -> None:
+        self.bootstrap = bootstrap
+        self.delivery_timeout_ms = delivery_timeout_ms
+        self._broker_up = True
+        self._down_since: float | None = None
+        self._fatal: KafkaError | None = None
+        self._running = True
+        self.producer = self._new_producer()
+        self._poller = threading.Thread(target=self._poll_forever, name="kafka-poller", daemon=True)
+        self._poller.start()
+
+    def _new_producer(self) -> Producer:
+        return Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                # Explicit, because defaults have changed between client versions.
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "compression.type": "lz4",
+                "batch.num.messages": 10_000,
+                # A record the broker has not acknowledged by then fails its request with
+                # 503, and the client retries: never an open-ended wait, never a drop.
+                "message.timeout.ms": self.delivery_timeout_ms,
+                "statistics.interval.ms": 1000,
+                "stats_cb": self._on_stats,
+                "error_cb": self._on_error,
+            }
+        )
+
+    # --- broker state, from librdkafka's callbacks (poller thread) ----------------------
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            if self._broker_up:
+                log.warning("all brokers down: answering 503 until one is back")
+            self._broker_up = False
+            self._down_since = self._down_since or time.monotonic()
+        elif error.fatal():
+            log.error("fatal producer error, a new producer will be created: %s", error)
+            self._fatal = error
+        else:
+            log.info("producer: %s", error)
+
+    def _on_stats(self, stats_json: str) -> None:
+        brokers = json.loads(stats_json).get("brokers", {})
+        up = any(b.get("state") == "UP" for b in brokers.values() if b.get("nodeid", -1) >= 0)
+        if up and not self._broker_up:
+            log.info("broker reachable again")
+        self._broker_up = up or not brokers
+        self._down_since = None if self._broker_up else (self._down_since or time.monotonic())
+
+    def _poll_forever(self) -> None:
+        while self._running:
+            self.producer.poll(0.05)
+            if self._fatal is not None:
+                old, self.producer, self._fatal = self.producer, self._new_producer(), None
+                with contextlib.suppress(Exception):
+                    old.flush(1)
+
+    # --- publishing (event loop) ----------------------------------------------------------
+
+    @property
+    def broker_available(self) -> bool:
+        return self._broker_up
+
+    def publish(self, topic: str, key: str, value: bytes) -> asyncio.Future[Delivery]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Delivery] = loop.create_future()
+
+        def on_delivery(error: KafkaError | None, message) -> None:
+            if error is None:
+                result = Delivery(message.topic(), message.partition(), message.offset())
+                loop.call_soon_threadsafe(_resolve, future, result, None)
+            else:
+                loop.call_soon_threadsafe(_resolve, future, None, PublishError(str(error)))
+
+        while True:
+            try:
+                self.producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+                break
+            except BufferError:
+                # Local queue full: the poller thread drains it; yield briefly.
+                time.sleep(0.001)
+        return future
+
+    def health(self, timeout: float = 2.0) -> tuple[bool, str]:
+        try:
+            metadata = self.producer.list_topics(timeout=timeout)
+        except Exception as exc:
+            return False, f"no metadata from {self.bootstrap}: {exc}"
+        return True, f"{len(metadata.brokers)} broker(s) at {self.bootstrap}"
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._running = False
+        self._poller.join(timeout=2)
+        self.producer.flush(timeout)
+
+
+def _resolve(future: asyncio.Future, result: Delivery | None, error: Exception | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class RecentDeliveries:
+    """Event id -> delivery for recently acknowledged events: the idempotency key.
+
+    A client that lost our answer retries with the same id; it gets the original
+    delivery instead of a second copy in Kafka. Concurrent requests with one id share a
+    single publish.
+    """
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.capacity = capacity
+        self._done: OrderedDict[str, Delivery] = OrderedDict()
+        self._inflight: dict[str, asyncio.Future[Delivery]] = {}
+
+    def get(self, event_id: str) -> Delivery | asyncio.Future[Delivery] | None:
+        return self._done.get(event_id) or self._inflight.get(event_id)
+
+    def begin(self, event_id: str, future: asyncio.Future[Delivery]) -> None:
+        self._inflight[event_id] = future
+
+    def finish(self, event_id: str, delivery: Delivery | None) -> None:
+        self._inflight.pop(event_id, None)
+        if delivery is not None:
+            self._done[event_id] = delivery
+            if len(self._done) > self.capacity:
+                self._done.popitem(last=False)

@@ -1,0 +1,171 @@
+"""The one definition of the lab's events.
+
+The generator builds these, the ingestor validates requests with them, the Spark job
+parses Kafka values with the Spark schema derived here, and the reconciliation checks
+read the ids they define.
+
+The wire contract is the one of the platform the lab guide comes from: a user's own
+``simulate_data.py`` keeps working unchanged. ``run_id``, ``sequence`` and
+``produced_at`` are additions (optional on the wire) that make every event of our
+generator globally unique and ordered: ``<prefix>-<run_id>-<sequence>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _assume_utc(value: dt.datetime) -> dt.datetime:
+    # The original platform accepted zone-less timestamps; they were UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+EventTime = Annotated[dt.datetime, AfterValidator(_assume_utc)]
+Money = Annotated[float, Field(gt=0, le=1_000_000_000, description="Positive amount")]
+Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+ShortText = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class LabEvent(BaseModel):
+    # Unknown fields are refused: a typo in a producer must not pass as valid data.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run_id: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="Generator run that made the event (kafkalab addition)"
+    )
+    sequence: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="Position of the event in its run (kafkalab addition)"
+    )
+    produced_at: EventTime | None = Field(
+        default=None, description="When the producer sent the event (kafkalab addition)"
+    )
+
+
+class FinancialTransaction(LabEvent):
+    transaction_id: Identifier
+    timestamp: EventTime = Field(description="Event time, ISO 8601 with zone (e.g. ...Z)")
+    account_id: Identifier
+    amount: Money
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+    transaction_type: ShortText
+    merchant_id: Identifier | None = None
+    category: ShortText | None = None
+    is_flagged: bool = False
+
+
+class InsuranceClaim(LabEvent):
+    claim_id: Identifier
+    timestamp: EventTime = Field(description="Event time, ISO 8601 with zone (e.g. ...Z)")
+    policy_number: Identifier
+    claim_amount: Money
+    claim_type: ShortText
+    claim_status: ShortText
+    customer_id: Identifier
+    incident_date: dt.date
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """Everything that differs between the two streams."""
+
+    name: str
+    topic: str
+    model: type[LabEvent]
+    id_field: str
+    key_field: str
+    id_prefix: str
+    path: str
+
+    @property
+    def batch_path(self) -> str:
+        return self.path.rstrip("/") + "/batch"
+
+    def event_id(self, event: LabEvent) -> str:
+        return getattr(event, self.id_field)
+
+    def event_key(self, event: LabEvent) -> str:
+        return getattr(event, self.key_field)
+
+
+FINANCIAL = StreamSpec(
+    name="financial",
+    topic="raw_financial_transactions",
+    model=FinancialTransaction,
+    id_field="transaction_id",
+    key_field="account_id",
+    id_prefix="txn",
+    path="/ingest-financial-transaction/",
+)
+INSURANCE = StreamSpec(
+    name="insurance",
+    topic="raw_insurance_claims",
+    model=InsuranceClaim,
+    id_field="claim_id",
+    key_field="policy_number",
+    id_prefix="clm",
+    path="/ingest-insurance-claim/",
+)
+STREAMS: dict[str, StreamSpec] = {FINANCIAL.name: FINANCIAL, INSURANCE.name: INSURANCE}
+
+
+def stream_for_topic(topic: str) -> StreamSpec:
+    for stream in STREAMS.values():
+        if stream.topic == topic:
+            return stream
+    known = ", ".join(s.topic for s in STREAMS.values())
+    raise KeyError(f"no event schema for topic {topic!r}; known topics: {known}")
+
+
+def sequenced_id(prefix: str, run_id: str, sequence: int) -> str:
+    """Ids sort in sequence order within a run: ``txn-<run>-000000042``."""
+    return f"{prefix}-{run_id}-{sequence:09d}"
+
+
+# --- Spark schema -----------------------------------------------------------------------
+
+_SPARK_TYPES: dict[type, str] = {
+    str: "STRING",
+    int: "BIGINT",
+    float: "DOUBLE",
+    bool: "BOOLEAN",
+    dt.datetime: "TIMESTAMP",
+    dt.date: "DATE",
+}
+
+
+def _base_type(annotation: typing.Any) -> type:
+    """Strip Optional/Annotated down to the Python type the field holds."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            break
+    if isinstance(annotation, type) and issubclass(annotation, dt.datetime):
+        return dt.datetime
+    return annotation
+
+
+def spark_ddl(model: type[LabEvent]) -> str:
+    """The model as a Spark DDL schema string, for ``from_json(value, ddl)``.
+
+    Written without importing pyspark so that the ingestor and the DAG files can import
+    this module cheaply.
+    """
+    columns = []
+    for name, field in model.model_fields.items():
+        python_type = _base_type(field.annotation)
+        columns.append(f"`{name}` {_SPARK_TYPES[python_type]}")
+    return ", ".join(columns)
+
+
+def required_fields(model: type[LabEvent]) -> list[str]:
+    return [name for name, field in model.model_fields.items() if field.is_required()]
