@@ -14,16 +14,30 @@ import asyncio
 import logging
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, ORJSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from pydantic import Field
+from pydantic import Field, TypeAdapter, ValidationError
 
-from generators.ingestor.publisher import Delivery, KafkaPublisher, PublishError, RecentDeliveries
-from kafkalab.schemas import FINANCIAL, INSURANCE, FinancialTransaction, InsuranceClaim, StreamSpec
+from generators.ingestor.publisher import (
+    Delivery,
+    InFlight,
+    KafkaPublisher,
+    PublishError,
+    RecentDeliveries,
+)
+from kafkalab.schemas import (
+    FINANCIAL,
+    INSURANCE,
+    STREAMS,
+    FinancialTransaction,
+    InsuranceClaim,
+    StreamSpec,
+)
 from kafkalab.settings import get_settings
 
 log = logging.getLogger("kafkalab.ingestor")
@@ -44,6 +58,27 @@ PUBLISH_LATENCY = Histogram(
     ["stream"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+@dataclass(frozen=True)
+class StreamMetrics:
+    """Label children resolved once: `.labels()` on every request is measurable cost."""
+
+    accepted: Any
+    published: Any
+    publish_failed: Any
+    latency: Any
+
+
+METRICS = {
+    name: StreamMetrics(
+        ACCEPTED.labels(name),
+        PUBLISHED.labels(name),
+        PUBLISH_FAILED.labels(name),
+        PUBLISH_LATENCY.labels(name),
+    )
+    for name in STREAMS
+}
 
 
 class BodySizeLimit:
@@ -100,7 +135,8 @@ async def lifespan(app: FastAPI):
     settings = get_settings()
     app.state.publisher = KafkaPublisher(settings.kafka_bootstrap)
     app.state.recent = RecentDeliveries()
-    log.info("publishing to %s", settings.kafka_bootstrap)
+    app.state.topics = {s.name: settings.topic_for(s.name, s.topic) for s in STREAMS.values()}
+    log.info("publishing to %s: %s", settings.kafka_bootstrap, app.state.topics)
     try:
         yield
     finally:
@@ -134,62 +170,68 @@ def _unavailable(detail: str, results: list[dict[str, Any]] | None = None) -> JS
 
 
 async def _publish(request: Request, stream: StreamSpec, events: list) -> list[dict[str, Any]]:
-    """Publish each event once; per-event outcome, in request order."""
+    """Publish each event id once; per-event outcome, in request order."""
     publisher: KafkaPublisher = request.app.state.publisher
     recent: RecentDeliveries = request.app.state.recent
     started = time.perf_counter()
-    pending: list[tuple[str, asyncio.Future[Delivery] | Delivery]] = []
-    for event in events:
-        event_id = stream.event_id(event)
-        known = recent.get(event_id)
-        if known is None:
-            future = publisher.publish(
-                stream.topic, stream.event_key(event), event.model_dump_json().encode()
-            )
-            recent.begin(event_id, future)
-            pending.append((event_id, future))
-        else:
-            pending.append((event_id, known))
+    event_ids = [stream.event_id(event) for event in events]
+    # No await until every new id is registered: a concurrent request with the same id
+    # then waits for this publish instead of starting a second one.
+    known = {event_id: recent.get(event_id) for event_id in event_ids}
+    fresh_index: dict[str, int] = {}
+    fresh: list[tuple[str, bytes]] = []
+    for event_id, event in zip(event_ids, events, strict=True):
+        if known[event_id] is None and event_id not in fresh_index:
+            fresh_index[event_id] = len(fresh)
+            fresh.append((stream.event_key(event), event.model_dump_json().encode()))
+    if fresh:
+        future = publisher.publish_many(request.app.state.topics[stream.name], fresh)
+        for event_id, index in fresh_index.items():
+            known[event_id] = InFlight(future, index)
+            recent.begin(event_id, known[event_id])
+
     results = []
-    for event_id, outcome in pending:
-        try:
-            delivery = outcome if isinstance(outcome, Delivery) else await outcome
-        except PublishError as exc:
-            recent.finish(event_id, None)
-            PUBLISH_FAILED.labels(stream.name).inc()
-            results.append({"id": event_id, "status": "failed", "error": str(exc)})
+    published = 0
+    for event_id in event_ids:
+        pending = known[event_id]
+        outcome = pending if isinstance(pending, Delivery) else await pending.outcome()
+        recent.finish(event_id, outcome)
+        if isinstance(outcome, PublishError):
+            results.append({"id": event_id, "status": "failed", "error": str(outcome)})
             continue
-        recent.finish(event_id, delivery)
+        published += 1
         results.append(
             {
                 "id": event_id,
                 "status": "published",
-                "topic": delivery.topic,
-                "partition": delivery.partition,
-                "offset": delivery.offset,
+                "topic": outcome.topic,
+                "partition": outcome.partition,
+                "offset": outcome.offset,
             }
         )
-    published = sum(1 for r in results if r["status"] == "published")
-    PUBLISHED.labels(stream.name).inc(published)
-    PUBLISH_LATENCY.labels(stream.name).observe(time.perf_counter() - started)
+    metrics = METRICS[stream.name]
+    metrics.published.inc(published)
+    if published < len(results):
+        metrics.publish_failed.inc(len(results) - published)
+    metrics.latency.observe(time.perf_counter() - started)
     return results
 
 
 async def _ingest_one(request: Request, stream: StreamSpec, event) -> Response:
-    ACCEPTED.labels(stream.name).inc()
+    METRICS[stream.name].accepted.inc()
     if not request.app.state.publisher.broker_available:
-        PUBLISH_FAILED.labels(stream.name).inc()
+        METRICS[stream.name].publish_failed.inc()
         return _unavailable("Kafka is unreachable; nothing was published, retry later")
     [result] = await _publish(request, stream, [event])
     if result["status"] != "published":
         return _unavailable(f"Kafka did not acknowledge the event: {result['error']}")
-    return JSONResponse(result)
+    return ORJSONResponse(result)
 
 
 async def _ingest_batch(request: Request, stream: StreamSpec, events: list) -> Response:
-    ACCEPTED.labels(stream.name).inc(len(events))
+    METRICS[stream.name].accepted.inc(len(events))
     if not request.app.state.publisher.broker_available:
-        PUBLISH_FAILED.labels(stream.name).inc(len(events))
+        METRICS[stream.name].publish_failed.inc(len(events))
         return _unavailable("Kafka is unreachable; nothing was published, retry later")
     results = await _publish(request, stream, events)
     published = sum(1 for r in results if r["status"] == "published")
@@ -198,17 +240,51 @@ async def _ingest_batch(request: Request, stream: StreamSpec, events: list) -> R
         return _unavailable(
             f"{len(results) - published} of {len(results)} events not acknowledged", results
         )
-    return JSONResponse({"published": published, "results": results})
+    return ORJSONResponse({"published": published, "results": results})
 
 
-FinancialBatch = Annotated[
-    list[FinancialTransaction], Field(min_length=1, max_length=MAX_BATCH_EVENTS)
-]
-ClaimBatch = Annotated[list[InsuranceClaim], Field(min_length=1, max_length=MAX_BATCH_EVENTS)]
 PUBLISH_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"description": "Body too large"},
     503: {"description": "Kafka unreachable: nothing published for failed events; retry"},
 }
+
+
+class BatchBody:
+    """A batch parsed by pydantic straight from the raw bytes.
+
+    FastAPI would ``json.loads`` the body and then validate the Python objects; parsing
+    and validating in one pass in pydantic-core is a fifth of a batch request's CPU.
+    The OpenAPI schema stays exact through ``openapi_extra``.
+    """
+
+    def __init__(self, model: type) -> None:
+        self.model = model
+        self.adapter = TypeAdapter(
+            Annotated[list[model], Field(min_length=1, max_length=MAX_BATCH_EVENTS)]
+        )
+
+    def openapi(self) -> dict[str, Any]:
+        schema = self.adapter.json_schema(ref_template="#/components/schemas/{model}")
+        # The item model is a component already (the single-event endpoint declares it).
+        schema.pop("$defs", None)
+        return {
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": schema}},
+            }
+        }
+
+    async def parse(self, request: Request) -> list:
+        try:
+            return self.adapter.validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+            ) from exc
+
+
+FINANCIAL_BATCH = BatchBody(FinancialTransaction)
+CLAIM_BATCH = BatchBody(InsuranceClaim)
 
 
 @app.post(FINANCIAL.path, responses=PUBLISH_RESPONSES, tags=["financial"])
@@ -216,11 +292,14 @@ async def ingest_financial_transaction(request: Request, event: FinancialTransac
     return await _ingest_one(request, FINANCIAL, event)
 
 
-@app.post(FINANCIAL.batch_path, responses=PUBLISH_RESPONSES, tags=["financial"])
-async def ingest_financial_transactions(
-    request: Request, events: Annotated[FinancialBatch, Body()]
-) -> Response:
-    return await _ingest_batch(request, FINANCIAL, events)
+@app.post(
+    FINANCIAL.batch_path,
+    responses=PUBLISH_RESPONSES,
+    tags=["financial"],
+    openapi_extra=FINANCIAL_BATCH.openapi(),
+)
+async def ingest_financial_transactions(request: Request) -> Response:
+    return await _ingest_batch(request, FINANCIAL, await FINANCIAL_BATCH.parse(request))
 
 
 @app.post(INSURANCE.path, responses=PUBLISH_RESPONSES, tags=["insurance"])
@@ -228,11 +307,14 @@ async def ingest_insurance_claim(request: Request, event: InsuranceClaim) -> Res
     return await _ingest_one(request, INSURANCE, event)
 
 
-@app.post(INSURANCE.batch_path, responses=PUBLISH_RESPONSES, tags=["insurance"])
-async def ingest_insurance_claims(
-    request: Request, events: Annotated[ClaimBatch, Body()]
-) -> Response:
-    return await _ingest_batch(request, INSURANCE, events)
+@app.post(
+    INSURANCE.batch_path,
+    responses=PUBLISH_RESPONSES,
+    tags=["insurance"],
+    openapi_extra=CLAIM_BATCH.openapi(),
+)
+async def ingest_insurance_claims(request: Request) -> Response:
+    return await _ingest_batch(request, INSURANCE, await CLAIM_BATCH.parse(request))
 
 
 @app.get("/health", responses={503: {"description": "Kafka unreachable"}}, tags=["ops"])

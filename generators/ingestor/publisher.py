@@ -86,7 +86,7 @@ class KafkaPublisher:
         brokers = json.loads(stats_json).get("brokers", {})
         up = any(b.get("state") == "UP" for b in brokers.values() if b.get("nodeid", -1) >= 0)
         if up and not self._broker_up:
-            log.info("broker reachable again")
+            log.warning("broker reachable again")
         self._broker_up = up or not brokers
         self._down_since = None if self._broker_up else (self._down_since or time.monotonic())
 
@@ -104,24 +104,42 @@ class KafkaPublisher:
     def broker_available(self) -> bool:
         return self._broker_up
 
-    def publish(self, topic: str, key: str, value: bytes) -> asyncio.Future[Delivery]:
+    def publish_many(
+        self, topic: str, records: list[tuple[str, bytes]]
+    ) -> asyncio.Future[list[Delivery | PublishError]]:
+        """Produce records; the future resolves once every one has a delivery report.
+
+        One future per request rather than per record: waking the event loop from the
+        poller thread once per batch keeps batch requests cheap.
+        """
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Delivery] = loop.create_future()
+        future: asyncio.Future[list[Delivery | PublishError]] = loop.create_future()
+        outcomes: list[Delivery | PublishError | None] = [None] * len(records)
+        remaining = len(records)
 
-        def on_delivery(error: KafkaError | None, message) -> None:
-            if error is None:
-                result = Delivery(message.topic(), message.partition(), message.offset())
-                loop.call_soon_threadsafe(_resolve, future, result, None)
-            else:
-                loop.call_soon_threadsafe(_resolve, future, None, PublishError(str(error)))
+        def reporter(index: int):
+            def on_delivery(error: KafkaError | None, message) -> None:
+                # Runs on the poller thread only: no lock needed for `remaining`.
+                nonlocal remaining
+                outcomes[index] = (
+                    Delivery(message.topic(), message.partition(), message.offset())
+                    if error is None
+                    else PublishError(str(error))
+                )
+                remaining -= 1
+                if remaining == 0:
+                    loop.call_soon_threadsafe(_resolve, future, outcomes)
 
-        while True:
-            try:
-                self.producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
-                break
-            except BufferError:
-                # Local queue full: the poller thread drains it; yield briefly.
-                time.sleep(0.001)
+            return on_delivery
+
+        for index, (key, value) in enumerate(records):
+            while True:
+                try:
+                    self.producer.produce(topic, value=value, key=key, on_delivery=reporter(index))
+                    break
+                except BufferError:
+                    # Local queue full: the poller thread drains it; wait briefly.
+                    time.sleep(0.001)
         return future
 
     def health(self, timeout: float = 2.0) -> tuple[bool, str]:
@@ -137,37 +155,44 @@ class KafkaPublisher:
         self.producer.flush(timeout)
 
 
-def _resolve(future: asyncio.Future, result: Delivery | None, error: Exception | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+def _resolve(future: asyncio.Future, outcomes: list) -> None:
+    if not future.done():
+        future.set_result(outcomes)
 
 
 class RecentDeliveries:
     """Event id -> delivery for recently acknowledged events: the idempotency key.
 
     A client that lost our answer retries with the same id; it gets the original
-    delivery instead of a second copy in Kafka. Concurrent requests with one id share a
-    single publish.
+    delivery instead of a second copy in Kafka. Requests that carry an id already in
+    flight wait for that publish instead of starting another.
     """
 
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
         self._done: OrderedDict[str, Delivery] = OrderedDict()
-        self._inflight: dict[str, asyncio.Future[Delivery]] = {}
+        self._inflight: dict[str, InFlight] = {}
 
-    def get(self, event_id: str) -> Delivery | asyncio.Future[Delivery] | None:
+    def get(self, event_id: str) -> Delivery | InFlight | None:
         return self._done.get(event_id) or self._inflight.get(event_id)
 
-    def begin(self, event_id: str, future: asyncio.Future[Delivery]) -> None:
-        self._inflight[event_id] = future
+    def begin(self, event_id: str, in_flight: InFlight) -> None:
+        self._inflight[event_id] = in_flight
 
-    def finish(self, event_id: str, delivery: Delivery | None) -> None:
+    def finish(self, event_id: str, outcome: Delivery | PublishError) -> None:
         self._inflight.pop(event_id, None)
-        if delivery is not None:
-            self._done[event_id] = delivery
+        if isinstance(outcome, Delivery):
+            self._done[event_id] = outcome
             if len(self._done) > self.capacity:
                 self._done.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Where an event's outcome will appear: position ``index`` of ``future``'s result."""
+
+    future: asyncio.Future[list[Delivery | PublishError]]
+    index: int
+
+    async def outcome(self) -> Delivery | PublishError:
+        return (await asyncio.shield(self.future))[self.index]

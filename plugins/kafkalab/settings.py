@@ -54,6 +54,10 @@ class LabSettings(BaseSettings):
 
     spark_master: str = "local[*]"
 
+    # Stream name -> topic, for runs that must not write to the exercise topics
+    # (benchmarks): KAFKALAB_TOPIC_OVERRIDES='{"financial": "bench_financial"}'.
+    topic_overrides: dict[str, str] = Field(default_factory=dict)
+
     # SeaweedFS `weed mini` opens these besides S3; all bound to `host`.
     seaweed_master_port: int = 9333
     seaweed_volume_port: int = 9340
@@ -75,6 +79,9 @@ class LabSettings(BaseSettings):
     @property
     def ingestor_url(self) -> str:
         return self.ingestor_url_override or f"http://{self.host}:{self.ingestor_port}"
+
+    def topic_for(self, stream_name: str, default: str) -> str:
+        return self.topic_overrides.get(stream_name, default)
 
     @cached_property
     def paths(self) -> LabPaths:

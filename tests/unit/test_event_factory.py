@@ -48,3 +48,19 @@ def test_event_times_advance() -> None:
 def test_an_impossible_share_is_refused() -> None:
     with pytest.raises(ValueError, match="financial_share"):
         EventFactory(seed=1, run_id="r", start_time=START, financial_share=1.5)
+
+
+def test_generated_events_satisfy_the_schema() -> None:
+    factory = EventFactory(seed=5, run_id="r", start_time=START)
+    for _ in range(2000):
+        generated = factory.next()
+        payload = generated.event.model_dump_json()
+        assert generated.stream.model.model_validate_json(payload) == generated.event
+
+
+def test_sent_json_carries_a_producer_timestamp_and_still_validates() -> None:
+    factory = EventFactory(seed=5, run_id="r", start_time=START)
+    for g in [factory.next() for _ in range(20)]:
+        event = g.stream.model.model_validate_json(g.to_json(START))
+        assert event.produced_at is not None and event.produced_at.tzinfo is not None
+        assert event.model_copy(update={"produced_at": None}) == g.event

@@ -48,6 +48,7 @@ class GeneratorConfig:
     request_timeout: float = 30.0
     status_file: Path | None = None
     progress_every: float = 5.0
+    topics: dict[str, str] = field(default_factory=dict)  # stream name -> topic (kafka target)
 
     def validate(self) -> None:
         if self.batch_size < 1:
@@ -108,6 +109,9 @@ class GeneratorSummary:
             f"unacknowledged {self.unacknowledged}, retries {self.retries}, "
             f"{self.events_per_second:.0f} events/s [{per_topic}]"
         )
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class GeneratorRun:
@@ -275,18 +279,14 @@ class GeneratorRun:
         while pending:
             retry_after: float | None = None
             try:
+                produced_at = dt.datetime.now(dt.UTC)
+                encoded = [g.to_json(produced_at) for g in pending]
                 if self.config.batch_size == 1 and len(pending) == 1:
-                    url = self.config.ingestor_url + stream.path
-                    payload: object = pending[0].event.model_dump(mode="json")
-                    payload["produced_at"] = dt.datetime.now(dt.UTC).isoformat()
+                    url, payload = self.config.ingestor_url + stream.path, encoded[0]
                 else:
                     url = self.config.ingestor_url + stream.batch_path
-                    produced_at = dt.datetime.now(dt.UTC).isoformat()
-                    payload = [
-                        {**g.event.model_dump(mode="json"), "produced_at": produced_at}
-                        for g in pending
-                    ]
-                async with session.post(url, json=payload) as response:
+                    payload = b"[" + b",".join(encoded) + b"]"
+                async with session.post(url, data=payload, headers=JSON_HEADERS) as response:
                     body = await response.json(content_type=None)
                     status = response.status
                     retry_after_header = response.headers.get("Retry-After")
@@ -365,14 +365,13 @@ class GeneratorRun:
             await self._pace(produced)
             generated = self.factory.next()
             produced += 1
-            event = generated.event.model_copy(update={"produced_at": dt.datetime.now(dt.UTC)})
             self.counts[generated.stream.name].sent += 1
             while True:
                 try:
                     producer.produce(
-                        generated.stream.topic,
+                        self.config.topics.get(generated.stream.name, generated.stream.topic),
                         key=generated.key,
-                        value=event.model_dump_json(),
+                        value=generated.to_json(dt.datetime.now(dt.UTC)),
                         on_delivery=on_delivery(generated.stream.name, generated.sequence),
                     )
                     break
