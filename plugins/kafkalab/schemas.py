@@ -169,3 +169,70 @@ def spark_ddl(model: type[LabEvent]) -> str:
 
 def required_fields(model: type[LabEvent]) -> list[str]:
     return [name for name, field in model.model_fields.items() if field.is_required()]
+
+
+# --- The same rules as SQL, for the Spark job's quarantine ------------------------------
+
+
+def _field_constraints(field: typing.Any) -> list[typing.Any]:
+    """Constraint objects of a field, including those inside ``Optional[Annotated[...]]``."""
+    found = list(field.metadata)
+    pending = [field.annotation]
+    while pending:
+        annotation = pending.pop()
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            inner, *extras = typing.get_args(annotation)
+            pending.append(inner)
+            for extra in extras:
+                found.extend(getattr(extra, "metadata", None) or [extra])
+        elif origin in (typing.Union, types.UnionType):
+            pending.extend(typing.get_args(annotation))
+    return found
+
+
+def sql_violations(model: type[LabEvent]) -> list[tuple[str, str]]:
+    """(reason, Spark SQL condition that is true when a parsed row breaks the rule).
+
+    Derived from the pydantic model, so the Spark job quarantines what the ingestor
+    would have refused. Columns are the model's fields, as parsed by ``from_json``
+    with ``spark_ddl(model)``; a value of the wrong type parses to NULL.
+    """
+    rules: list[tuple[str, str]] = []
+    for name, field in model.model_fields.items():
+        column = f"`{name}`"
+        if field.is_required():
+            rules.append(
+                (
+                    f"{name} is missing or not a {_base_type(field.annotation).__name__}",
+                    f"{column} IS NULL",
+                )
+            )
+        for constraint in _field_constraints(field):
+            kind = type(constraint).__name__
+            if kind == "Gt":
+                rules.append((f"{name} must be > {constraint.gt}", f"{column} <= {constraint.gt}"))
+            elif kind == "Ge":
+                rules.append((f"{name} must be >= {constraint.ge}", f"{column} < {constraint.ge}"))
+            elif kind == "Le":
+                rules.append((f"{name} must be <= {constraint.le}", f"{column} > {constraint.le}"))
+            elif kind == "MinLen":
+                rules.append(
+                    (
+                        f"{name} is shorter than {constraint.min_length}",
+                        f"char_length({column}) < {constraint.min_length}",
+                    )
+                )
+            elif kind == "MaxLen":
+                rules.append(
+                    (
+                        f"{name} is longer than {constraint.max_length}",
+                        f"char_length({column}) > {constraint.max_length}",
+                    )
+                )
+            elif getattr(constraint, "pattern", None):
+                pattern = constraint.pattern.replace("\\", "\\\\").replace("'", "\\'")
+                rules.append(
+                    (f"{name} must match {constraint.pattern}", f"NOT ({column} RLIKE '{pattern}')")
+                )
+    return [(reason, f"({condition})") for reason, condition in rules]
