@@ -42,7 +42,7 @@ def consumer_perf_test_rate(settings, topic: str, messages: int) -> float:
             settings.kafka_bootstrap,
             "--topic",
             topic,
-            "--messages",
+            "--num-records",
             str(messages),
             "--timeout",
             "60000",
@@ -52,10 +52,11 @@ def consumer_perf_test_rate(settings, topic: str, messages: int) -> float:
         command, capture_output=True, text=True, env=child_environment(settings)
     )
     lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or len(lines) < 2:
+    headers = [i for i, line in enumerate(lines) if line.startswith("start.time")]
+    if result.returncode != 0 or not headers or headers[-1] + 1 >= len(lines):
         raise RuntimeError(f"kafka-consumer-perf-test failed:\n{result.stdout}\n{result.stderr}")
-    header = [name.strip() for name in lines[0].split(",")]
-    values = [value.strip() for value in lines[-1].split(",")]
+    header = [name.strip() for name in lines[headers[-1]].split(",")]
+    values = [value.strip() for value in lines[headers[-1] + 1].split(",")]
     return float(values[header.index("fetch.nMsg.sec")])
 
 

@@ -35,11 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 from kafkalab.schemas import STREAMS, stream_for_topic
 from kafkalab.spark_streaming import (
     commit_group_offsets,
+    flag_records,
     idempotent_delta_append,
     make_offset_commit_listener,
     parse_end_offsets,
+    quarantined_records,
     spark_session,
-    split_valid_and_quarantined,
+    valid_events,
     wait_for_end,
 )
 
@@ -124,15 +126,16 @@ def main(argv: list[str] | None = None) -> int:
         reader = reader.option("minPartitions", args.min_partitions)
 
     def write_batch(batch, batch_id: int) -> None:
-        # Two writes read the batch: cache it so Kafka is fetched once.
-        batch.persist()
+        # Both tables read the parsed batch: cache it so Kafka is fetched and the JSON
+        # parsed once per batch.
+        flagged = flag_records(batch, stream.model).persist()
         try:
-            valid, quarantined = split_valid_and_quarantined(batch, stream.model)
-            idempotent_delta_append(valid, output, app_id, batch_id)
+            idempotent_delta_append(valid_events(flagged, stream.model), output, app_id, batch_id)
+            quarantined = quarantined_records(flagged)
             if not quarantined.isEmpty():
                 idempotent_delta_append(quarantined, quarantine, f"{app_id}-quarantine", batch_id)
         finally:
-            batch.unpersist()
+            flagged.unpersist()
 
     query = (
         reader.load()

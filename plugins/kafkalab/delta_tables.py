@@ -7,21 +7,11 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from kafkalab.settings import LabSettings
+from kafkalab.stack.object_store import ObjectStore
 
 
 class DeltaTableMissing(LookupError):
     pass
-
-
-def storage_options(settings: LabSettings) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": settings.s3_endpoint,
-        "AWS_ACCESS_KEY_ID": settings.s3_access_key,
-        "AWS_SECRET_ACCESS_KEY": settings.s3_secret_key,
-        "AWS_REGION": settings.s3_region,
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_S3_ADDRESSING_STYLE": "path",
-    }
 
 
 def to_delta_rs_uri(path: str) -> str:
@@ -29,20 +19,26 @@ def to_delta_rs_uri(path: str) -> str:
     return "s3://" + path.split("://", 1)[1] if path.startswith("s3a://") else path
 
 
-def _open(settings: LabSettings, path: str):
+def _store(where: LabSettings | ObjectStore) -> ObjectStore:
+    return where if isinstance(where, ObjectStore) else ObjectStore.from_settings(where)
+
+
+def _open(where: LabSettings | ObjectStore, path: str):
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
     try:
-        return DeltaTable(to_delta_rs_uri(path), storage_options=storage_options(settings))
+        return DeltaTable(
+            to_delta_rs_uri(path), storage_options=_store(where).delta_storage_options()
+        )
     except TableNotFoundError as exc:
         raise DeltaTableMissing(f"no Delta table at {path}") from exc
 
 
 def read_delta(
-    settings: LabSettings, path: str, columns: Sequence[str] | None = None
+    where: LabSettings | ObjectStore, path: str, columns: Sequence[str] | None = None
 ) -> pa.Table:
-    table = _open(settings, path)
+    table = _open(where, path)
     try:
         return table.to_pyarrow_table(columns=list(columns) if columns else None)
     finally:
@@ -50,8 +46,8 @@ def read_delta(
         del table
 
 
-def delta_row_count(settings: LabSettings, path: str) -> int:
-    table = _open(settings, path)
+def delta_row_count(where: LabSettings | ObjectStore, path: str) -> int:
+    table = _open(where, path)
     try:
         return table.to_pyarrow_dataset().count_rows()
     finally:

@@ -1,4 +1,4 @@
-"""Offsets: what a topic holds, what a group has committed, and reading a range back."""
+"""Reading a range of records back from Kafka, partition by partition."""
 
 from __future__ import annotations
 
@@ -7,45 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 Offsets = dict[int, int]
-
-
-class UnknownTopic(LookupError):
-    pass
-
-
-def partitions_of(bootstrap: str, topic: str, timeout: float = 10.0) -> list[int]:
-    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=timeout)
-    described = metadata.topics.get(topic)
-    if described is None or described.error is not None:
-        raise UnknownTopic(f"topic {topic!r} does not exist on {bootstrap}")
-    return sorted(described.partitions)
-
-
-def watermarks(bootstrap: str, topic: str, timeout: float = 10.0) -> dict[int, tuple[int, int]]:
-    """partition -> (earliest retained offset, end offset)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "kafkalab-offsets",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        return {
-            partition: consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=timeout
-            )
-            for partition in partitions_of(bootstrap, topic, timeout)
-        }
-    finally:
-        consumer.close()
-
-
-def end_offsets(bootstrap: str, topic: str, timeout: float = 10.0) -> Offsets:
-    return {p: high for p, (_, high) in watermarks(bootstrap, topic, timeout).items()}
 
 
 @dataclass(frozen=True)

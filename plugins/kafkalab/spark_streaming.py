@@ -101,10 +101,8 @@ def make_offset_commit_listener(bootstrap: str, group: str, on_progress: Callabl
     return OffsetCommitListener()
 
 
-def split_valid_and_quarantined(
-    records: DataFrame, model: type[LabEvent]
-) -> tuple[DataFrame, DataFrame]:
-    """Kafka rows -> (parsed events with Kafka columns, quarantined raw records + reason)."""
+def flag_records(records: DataFrame, model: type[LabEvent]) -> DataFrame:
+    """Kafka rows, parsed with the schema, with a ``quarantine_reason`` (NULL when valid)."""
     from pyspark.sql import functions as F
 
     ddl = f"{spark_ddl(model)}, `{CORRUPT_COLUMN}` STRING"
@@ -140,14 +138,23 @@ def split_valid_and_quarantined(
     for reason, condition in sql_violations(model):
         checks.append((_on_event(condition, known_fields), F.lit(reason)))
     reason = F.coalesce(*[F.when(condition, message) for condition, message in checks])
-    flagged = parsed.withColumn("quarantine_reason", reason)
+    return parsed.withColumn("quarantine_reason", reason)
 
-    valid = flagged.where(F.col("quarantine_reason").isNull()).select(
-        *[F.col(f"event.`{name}`").alias(name) for name in known_fields],
+
+def valid_events(flagged: DataFrame, model: type[LabEvent]) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return flagged.where(F.col("quarantine_reason").isNull()).select(
+        *[F.col(f"event.`{name}`").alias(name) for name in model.model_fields],
         *KAFKA_COLUMNS,
         F.current_timestamp().alias("ingested_at"),
     )
-    quarantined = flagged.where(F.col("quarantine_reason").isNotNull()).select(
+
+
+def quarantined_records(flagged: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return flagged.where(F.col("quarantine_reason").isNotNull()).select(
         *KAFKA_COLUMNS,
         "kafka_key",
         "raw_value",
@@ -155,7 +162,6 @@ def split_valid_and_quarantined(
         "quarantine_reason",
         F.current_timestamp().alias("quarantined_at"),
     )
-    return valid, quarantined
 
 
 def _on_event(condition: str, fields: list[str]):

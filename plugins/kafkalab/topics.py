@@ -41,32 +41,3 @@ def load_topic_specs(path: Path = TOPICS_FILE) -> list[TopicSpec]:
             raise TopicConfigError(f"{path}: topic {spec.name} needs at least 1 partition")
         specs.append(spec)
     return specs
-
-
-def ensure_topics(bootstrap: str, specs: list[TopicSpec], timeout: float = 30.0) -> dict[str, str]:
-    """Create missing topics; existing ones keep their data. Returns topic -> outcome."""
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    existing = admin.list_topics(timeout=timeout).topics
-    outcome: dict[str, str] = {}
-    missing = []
-    for spec in specs:
-        if spec.name in existing:
-            partitions = len(existing[spec.name].partitions)
-            outcome[spec.name] = f"exists ({partitions} partitions)"
-        else:
-            missing.append(
-                NewTopic(
-                    spec.name,
-                    num_partitions=spec.partitions,
-                    replication_factor=spec.replication_factor,
-                    config=spec.configs,
-                )
-            )
-    if missing:
-        for name, future in admin.create_topics(missing, request_timeout=timeout).items():
-            future.result()
-            created = next(s for s in specs if s.name == name)
-            outcome[name] = f"created ({created.partitions} partitions)"
-    return outcome

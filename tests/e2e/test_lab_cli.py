@@ -87,12 +87,12 @@ def test_up_is_idempotent_and_down_leaves_nothing_running(second_stack_env) -> N
 
     first = run("up")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "created (3 partitions)" in first.stderr
+    assert "created with 3 partitions" in first.stderr
 
     second = run("up")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "started" not in second.stderr and "created" not in second.stderr
-    assert "exists (3 partitions)" in second.stderr
+    assert "exists with 3 partitions" in second.stderr
 
     down = run("down")
     assert down.returncode == 0

@@ -9,13 +9,15 @@ import httpx
 import pytest
 
 from kafkalab.generator.runner import GeneratorConfig, run_generator
-from kafkalab.offsets import end_offsets, read_between
+from kafkalab.kafka_admin import KafkaAdmin
+from kafkalab.offsets import read_between
 from kafkalab.schemas import FINANCIAL, INSURANCE, STREAMS
 from tests.unit.test_schemas import LAB_GUIDE_CLAIM, LAB_GUIDE_TRANSACTION
 
 
 def snapshot(settings) -> dict[str, dict[int, int]]:
-    return {s.topic: end_offsets(settings.kafka_bootstrap, s.topic) for s in STREAMS.values()}
+    admin = KafkaAdmin({"bootstrap.servers": settings.kafka_bootstrap})
+    return {s.topic: admin.end_offsets(s.topic) for s in STREAMS.values()}
 
 
 def ids_of_run(settings, before, after, run_id: str) -> dict[str, Counter]:

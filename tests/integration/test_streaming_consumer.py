@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from kafkalab.delta_tables import DeltaTableMissing, read_delta
-from kafkalab.offsets import watermarks
+from kafkalab.kafka_admin import KafkaAdmin
 from kafkalab.stack.environment import child_environment
 from tests.helpers import lab
 from tests.integration.streaming_helpers import (
@@ -45,11 +45,9 @@ def offsets_in(settings, path: str) -> Counter:
 
 
 def every_offset(settings, topic: str) -> set[tuple[int, int]]:
-    return {
-        (partition, offset)
-        for partition, (low, high) in watermarks(settings.kafka_bootstrap, topic).items()
-        for offset in range(low, high)
-    }
+    admin = KafkaAdmin({"bootstrap.servers": settings.kafka_bootstrap})
+    earliest, end = admin.earliest_offsets(topic), admin.end_offsets(topic)
+    return {(p, offset) for p in end for offset in range(earliest[p], end[p])}
 
 
 def test_every_event_lands_once_with_its_kafka_coordinates(settings, loaded_topic) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import psutil
 
+from kafkalab.kafka_admin import KafkaAdmin
 from kafkalab.settings import LabSettings
 from kafkalab.stack import install
 from kafkalab.stack.environment import airflow_passwords_file, child_environment
@@ -23,7 +24,7 @@ from kafkalab.stack.services import (
     services,
 )
 from kafkalab.stack.spark import render_spark_defaults
-from kafkalab.topics import ensure_topics, load_topic_specs
+from kafkalab.topics import load_topic_specs
 
 Progress = Callable[[str], None]
 
@@ -122,9 +123,9 @@ class Stack:
         self.bootstrap()
 
     def bootstrap(self) -> None:
-        outcome = ensure_topics(self.settings.kafka_bootstrap, load_topic_specs())
-        for topic, result in outcome.items():
-            self.progress(f"topic {topic}: {result}")
+        admin = KafkaAdmin({"bootstrap.servers": self.settings.kafka_bootstrap})
+        for spec in load_topic_specs():
+            self.progress(f"topic {spec.name}: {admin.ensure_topic(spec)}")
         created = ensure_buckets(self.settings)
         for bucket in created:
             self.progress(f"bucket {bucket}: created")

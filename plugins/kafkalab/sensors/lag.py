@@ -1,0 +1,113 @@
+"""Wait for a consumer group's lag to reach a condition; fail with the per-partition figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
+
+from kafkalab.lag import LagCondition
+from kafkalab.triggers.inline import run_trigger_inline
+from kafkalab.triggers.lag import ConsumerLagTrigger
+
+
+class ConsumerLagSensor(BaseOperator):
+    """Wait until ``group``'s lag on ``topics`` satisfies ``mode``/``threshold``.
+
+    Modes (see ``kafkalab.lag.LagCondition``): ``at_most`` (optionally per partition,
+    held for ``hold_for`` seconds), ``grows_by`` (from ``baseline_total``, default
+    the first observation), ``drains_to``. The figures are those of
+    `kafka-consumer-groups --describe`. Returns the final snapshot, the samples taken
+    (for the report's lag plot) and the time waited; on timeout the task fails with
+    the per-partition table.
+    """
+
+    template_fields: Sequence[str] = (
+        "group",
+        "topics",
+        "threshold",
+        "baseline_total",
+        "timeout_seconds",
+    )
+    ui_color = "#e8f4f8"
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        topics: list[str] | str,
+        mode: str = "at_most",
+        threshold: int | str = 0,
+        per_partition: bool = False,
+        hold_for: float = 0.0,
+        baseline_total: int | str | None = None,
+        with_time_lag: bool = False,
+        poll_interval: float = 2.0,
+        timeout_seconds: float | str = 300.0,
+        kafka_config_id: str = "kafka_default",
+        deferrable: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        LagCondition(mode, 0, per_partition, hold_for)  # type: ignore[arg-type]  # fail at parse time
+        self.group = group
+        self.topics = topics
+        self.mode = mode
+        self.threshold = threshold
+        self.per_partition = per_partition
+        self.hold_for = hold_for
+        self.baseline_total = baseline_total
+        self.with_time_lag = with_time_lag
+        self.poll_interval = poll_interval
+        self.timeout_seconds = timeout_seconds
+        self.kafka_config_id = kafka_config_id
+        self.deferrable = deferrable
+
+    def _trigger(self) -> ConsumerLagTrigger:
+        topics = [self.topics] if isinstance(self.topics, str) else list(self.topics)
+        baseline = self.baseline_total
+        return ConsumerLagTrigger(
+            kafka_config_id=self.kafka_config_id,
+            group=self.group,
+            topics=topics,
+            mode=self.mode,
+            threshold=int(self.threshold),
+            per_partition=self.per_partition,
+            hold_for=self.hold_for,
+            baseline_total=int(baseline) if baseline not in (None, "", "None") else None,
+            with_time_lag=self.with_time_lag,
+            poll_interval=self.poll_interval,
+            timeout=float(self.timeout_seconds),
+        )
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        trigger = self._trigger()
+        self.log.info(
+            "waiting for group %s on %s: %s",
+            self.group,
+            trigger.topics,
+            trigger.condition().describe(trigger.baseline_total),
+        )
+        if not self.deferrable:
+            return self.execute_complete(context, run_trigger_inline(trigger))
+        self.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            timeout=dt.timedelta(seconds=trigger.timeout + 120),
+        )
+        return {}  # not reached: defer raises
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        if event["status"] != "met":
+            # A wrong outcome is not transient: no retry.
+            raise AirflowFailException(event["message"])
+        snapshot = event["snapshot"]
+        self.log.info(
+            "condition met after %.1fs; total lag %s",
+            event["waited_seconds"],
+            snapshot["total_lag"],
+        )
+        return event
