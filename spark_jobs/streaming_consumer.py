@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         .start()
     )
 
+    log.info("kafkalab streaming query started: %s, checkpoint %s", query.name, checkpoint)
+
     # SIGTERM (a DAG task stopping the job, `./lab down`) ends the query between
     # batches instead of killing it mid-write.
     stop_requested = threading.Event()

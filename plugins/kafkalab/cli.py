@@ -144,6 +144,39 @@ def cmd_generate(settings: LabSettings, args: argparse.Namespace) -> int:
     )
 
 
+def lag_table(settings: LabSettings, groups: list[str], topics: list[str] | None) -> Table:
+    from kafkalab.kafka_admin import KafkaAdmin
+
+    admin = KafkaAdmin({"bootstrap.servers": settings.kafka_bootstrap})
+    table = Table(title=f"consumer lag at {time.strftime('%H:%M:%S')}")
+    for column in ("group", "topic", "partition", "committed", "end", "lag"):
+        table.add_column(column, justify="left" if column in ("group", "topic") else "right")
+    for group in groups or admin.consumer_groups():
+        # The same figures the lag sensor waits on (kafkalab.kafka_admin.KafkaAdmin.lag).
+        snapshot = admin.lag(group, topics)
+        for p in snapshot.partitions:
+            committed = "-" if p.committed_offset is None else str(p.committed_offset)
+            table.add_row(
+                group, p.topic, str(p.partition), committed, str(p.end_offset), str(p.lag)
+            )
+        table.add_row(
+            group, "[b]total[/b]", "", "", "", f"[b]{snapshot.total}[/b]", end_section=True
+        )
+    return table
+
+
+def cmd_lag(settings: LabSettings, args: argparse.Namespace) -> int:
+    if not args.watch:
+        Console().print(lag_table(settings, args.group, args.topic))
+        return 0
+    from rich.live import Live
+
+    with Live(lag_table(settings, args.group, args.topic), refresh_per_second=1) as live:
+        while True:
+            time.sleep(args.watch)
+            live.update(lag_table(settings, args.group, args.topic))
+
+
 def cmd_env(settings: LabSettings, args: argparse.Namespace) -> int:
     print(shell_exports(settings))
     return 0
@@ -227,6 +260,17 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", help="the data generator (generators/simulate_data.py), e.g. --count 1000"
     )
     generate.add_argument("args", nargs=argparse.REMAINDER)
+    lag = sub.add_parser("lag", help="consumer lag per group, topic and partition")
+    lag.add_argument("--group", action="append", default=[], help="repeatable; default: all")
+    lag.add_argument("--topic", action="append", help="repeatable; default: what each group read")
+    lag.add_argument(
+        "--watch",
+        type=float,
+        nargs="?",
+        const=2.0,
+        default=None,
+        help="refresh every N seconds (default 2) until Ctrl+C",
+    )
     sub.add_parser("env", help='shell exports: eval "$(./lab env)"')
     return parser
 
@@ -243,6 +287,7 @@ COMMANDS = {
     "airflow": cmd_airflow,
     "spark-submit": cmd_spark_submit,
     "generate": cmd_generate,
+    "lag": cmd_lag,
     "env": cmd_env,
 }
 

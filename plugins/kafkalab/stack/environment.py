@@ -18,6 +18,7 @@ AIRFLOW_CONNECTION_IDS = {
     "kafka": "kafka_default",
     "spark": "spark_default",
     "object_store": "lab_object_store",
+    "ingestor": "lab_ingestor",
 }
 
 
@@ -73,7 +74,9 @@ def connection_uris(settings: LabSettings) -> dict[str, str]:
         "password": settings.s3_secret_key,
         "extra": {"endpoint_url": settings.s3_endpoint, "region_name": settings.s3_region},
     }
+    ingestor = {"conn_type": "http", "host": settings.ingestor_url}
     return {
+        AIRFLOW_CONNECTION_IDS["ingestor"]: json.dumps(ingestor),
         AIRFLOW_CONNECTION_IDS["kafka"]: json.dumps(kafka),
         AIRFLOW_CONNECTION_IDS["spark"]: json.dumps(spark),
         AIRFLOW_CONNECTION_IDS["object_store"]: json.dumps(object_store),

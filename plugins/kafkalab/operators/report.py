@@ -1,0 +1,100 @@
+"""The report at the end of every exercise: JSON + Markdown (+ lag plot) on the object store."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
+
+from kafkalab.hooks.object_store import ObjectStoreHook
+from kafkalab.report import lag_svg, render_markdown, verdict_of
+
+
+class LabReportOperator(BaseOperator):
+    """Collect figures and every task's state, write the report, return its summary.
+
+    Runs with ``trigger_rule="all_done"`` so a failed check still gets its report; it
+    then fails itself, naming the failed tasks, so the run cannot end green.
+    """
+
+    template_fields: Sequence[str] = ("figures", "lag_series", "title")
+    ui_color = "#f9e79f"
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        figures: dict[str, Any] | None = None,
+        lag_series: dict[str, Any] | None = None,
+        bucket: str = "lab-reports",
+        object_store_conn_id: str = "lab_object_store",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("trigger_rule", "all_done")
+        super().__init__(**kwargs)
+        self.title = title
+        self.figures = figures or {}
+        self.lag_series = lag_series or {}
+        self.bucket = bucket
+        self.object_store_conn_id = object_store_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        ti = context["ti"]
+        dag_id, run_id = ti.dag_id, ti.run_id
+        states = ti.get_task_states(dag_id=dag_id, run_ids=[run_id]).get(run_id, {})
+        states = {task: state for task, state in states.items() if task != self.task_id}
+        verdict, failed = verdict_of(states)
+        series = {
+            name: [tuple(sample) for sample in (value or {}).get("samples", [])]
+            for name, value in self.lag_series.items()
+            if isinstance(value, dict)
+        }
+        report = {
+            "title": self.title,
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "written_at": time.time(),
+            "verdict": verdict,
+            "failed_tasks": failed,
+            "tasks": states,
+            "figures": self.figures,
+            "lag_series": series,
+        }
+        svg = lag_svg(series)
+        prefix = f"{dag_id}/{run_id}"
+        client = ObjectStoreHook(self.object_store_conn_id).get_conn().client()
+        if not client.bucket_exists(self.bucket):
+            client.make_bucket(self.bucket)
+        files = {
+            "report.json": (json.dumps(report, indent=2, default=str), "application/json"),
+            "report.md": (render_markdown(report, has_plot=bool(svg)), "text/markdown"),
+        }
+        if svg:
+            files["lag.svg"] = (svg, "image/svg+xml")
+        for name, (text, content_type) in files.items():
+            data = text.encode()
+            client.put_object(
+                self.bucket,
+                f"{prefix}/{name}",
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+            )
+        location = f"s3://{self.bucket}/{prefix}/"
+        self.log.info("report written to %s\n%s", location, files["report.md"][0])
+        summary = {
+            "verdict": verdict,
+            "failed_tasks": failed,
+            "report": location,
+            "figures": self.figures,
+        }
+        if verdict != "passed":
+            raise AirflowFailException(
+                f"exercise failed: {', '.join(failed)} did not succeed (report: {location})"
+            )
+        return summary
