@@ -10,6 +10,7 @@ master alike, so the same handle serves both.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -177,13 +178,10 @@ class StreamingJobs:
         if process is not None:
             # A paused job cannot act on SIGTERM: wake it first.
             os.killpg(record.pid, signal.SIGCONT)
-            drivers = [
-                p
-                for p in process.children(recursive=True)
-                if any("streaming_consumer.py" in part for part in p.cmdline())
-            ]
+            drivers = [p for p in process.children(recursive=True) if _is_driver(p)]
             for driver in drivers or [process]:
-                driver.send_signal(signal.SIGTERM)
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    driver.send_signal(signal.SIGTERM)
             _, alive = psutil.wait_procs([process], timeout=timeout)
             if alive:
                 terminate_tree(process, 10)
