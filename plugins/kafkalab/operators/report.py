@@ -18,11 +18,15 @@ from kafkalab.report import lag_svg, render_markdown, verdict_of
 class LabReportOperator(BaseOperator):
     """Collect figures and every task's state, write the report, return its summary.
 
+    ``figures`` and ``lag_series`` map a name to the task id whose XCom holds it
+    (lag series: a lag sensor's result). Pulled here rather than passed as XComArgs,
+    because a failed task has no XCom and the report must still be written.
+
     Runs with ``trigger_rule="all_done"`` so a failed check still gets its report; it
     then fails itself, naming the failed tasks, so the run cannot end green.
     """
 
-    template_fields: Sequence[str] = ("figures", "lag_series", "title")
+    template_fields: Sequence[str] = ("title",)
     ui_color = "#f9e79f"
 
     def __init__(
@@ -49,11 +53,12 @@ class LabReportOperator(BaseOperator):
         states = ti.get_task_states(dag_id=dag_id, run_ids=[run_id]).get(run_id, {})
         states = {task: state for task, state in states.items() if task != self.task_id}
         verdict, failed = verdict_of(states)
-        series = {
-            name: [tuple(sample) for sample in (value or {}).get("samples", [])]
-            for name, value in self.lag_series.items()
-            if isinstance(value, dict)
-        }
+        figures = {name: ti.xcom_pull(task_ids=task_id) for name, task_id in self.figures.items()}
+        series = {}
+        for name, task_id in self.lag_series.items():
+            value = ti.xcom_pull(task_ids=task_id)
+            if isinstance(value, dict):
+                series[name] = [tuple(sample) for sample in value.get("samples", [])]
         report = {
             "title": self.title,
             "dag_id": dag_id,
@@ -62,7 +67,7 @@ class LabReportOperator(BaseOperator):
             "verdict": verdict,
             "failed_tasks": failed,
             "tasks": states,
-            "figures": self.figures,
+            "figures": figures,
             "lag_series": series,
         }
         svg = lag_svg(series)

@@ -1,0 +1,100 @@
+"""Fault injection: break an exercise's outcome on purpose, so its checks can be seen to fail.
+
+Every exercise has a ``fault`` param (default ``none``). A fault task runs only when
+the param names its fault; otherwise it is skipped. The checks after it must then
+fail with a message that names the damage: that is how the tests (and a curious user)
+prove the exercise is not green by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowSkipException
+
+
+class FaultOperator(BaseOperator):
+    """Run ``inject(context)`` when ``params.fault`` equals ``fault``; skip otherwise."""
+
+    template_fields: Sequence[str] = ("selected", "arguments")
+    ui_color = "#f5b7b1"
+
+    def __init__(
+        self,
+        *,
+        fault: str,
+        inject: Callable[..., dict[str, Any]],
+        arguments: dict[str, Any] | None = None,
+        selected: str = "{{ params.fault }}",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("trigger_rule", "all_done")
+        super().__init__(**kwargs)
+        self.fault = fault
+        self.inject = inject
+        self.arguments = arguments or {}
+        self.selected = selected
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        if self.selected != self.fault:
+            raise AirflowSkipException(f"fault {self.fault!r} not selected ({self.selected!r})")
+        self.log.warning("injecting fault %r with %s", self.fault, self.arguments)
+        return {"fault": self.fault, **self.inject(**self.arguments)}
+
+
+# --- the faults ------------------------------------------------------------------------------
+
+
+def duplicate_records(topic: str, count: int, before: dict, after: dict) -> dict[str, Any]:
+    """Publish copies of ``count`` records of the range again, as a misbehaving producer."""
+    from confluent_kafka import Producer
+
+    from kafkalab.hooks.kafka import LabKafkaHook
+    from kafkalab.offsets import read_between
+    from kafkalab.operators.delta import offsets_for
+
+    config = LabKafkaHook().client_config()
+    records = []
+    for record in read_between(
+        config["bootstrap.servers"],
+        topic,
+        offsets_for(topic, before) or {},
+        offsets_for(topic, after) or {},
+    ):
+        records.append(record)
+        if len(records) >= count:
+            break
+    producer = Producer(config)
+    for record in records:
+        producer.produce(topic, key=record.key, value=record.value, partition=record.partition)
+    producer.flush(30)
+    return {"topic": topic, "duplicated": len(records)}
+
+
+def freeze_streaming_job(handle: str) -> dict[str, Any]:
+    """Freeze the Spark job, as if its executors hung."""
+    from kafkalab.settings import get_settings
+    from kafkalab.streaming_jobs import StreamingJobs
+
+    return StreamingJobs(get_settings()).pause(handle).to_dict()
+
+
+def drop_latest_delta_commit(path: str) -> dict[str, Any]:
+    """Delete the newest commit of a Delta table: its rows vanish from the table."""
+    from kafkalab.delta_tables import to_delta_rs_uri
+    from kafkalab.hooks.object_store import ObjectStoreHook
+
+    bucket, _, prefix = to_delta_rs_uri(path).removeprefix("s3://").partition("/")
+    client = ObjectStoreHook().get_conn().client()
+    log_prefix = f"{prefix.rstrip('/')}/_delta_log/"
+    commits = sorted(
+        o.object_name
+        for o in client.list_objects(bucket, prefix=log_prefix)
+        if o.object_name.endswith(".json")
+    )
+    if not commits:
+        raise RuntimeError(f"no Delta commits under s3://{bucket}/{log_prefix}")
+    client.remove_object(bucket, commits[-1])
+    return {"path": path, "removed": commits[-1]}
