@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -189,22 +190,53 @@ def _ensure_up(settings: LabSettings) -> None:
         stack.up()
 
 
-def cmd_run(settings: LabSettings, args: argparse.Namespace) -> int:
-    _ensure_up(settings)
-    if args.exercise != "ingest":
-        console.print(f"[red]exercise {args.exercise!r} is not built yet[/red]; available: ingest")
-        return 2
-    from kafkalab.smoke import run_smoke_pipeline
+def _conf_values(pairs: list[str]) -> dict[str, object]:
+    conf: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--conf takes key=value, not {pair!r}")
+        try:
+            conf[key] = json.loads(value)
+        except ValueError:
+            conf[key] = value
+    return conf
 
-    console.print(
-        "The ingest exercise DAG is not built yet: running the data-plane smoke pipeline "
-        "(Kafka -> Spark Structured Streaming -> Delta on S3) instead."
-    )
-    result = run_smoke_pipeline(settings, events=args.events, progress=_progress)
-    verdict = "[green]PASSED[/green]" if result.passed else "[red]FAILED[/red]"
-    console.print(f"{verdict}: {result.message}")
+
+def cmd_run(settings: LabSettings, args: argparse.Namespace) -> int:
+    from kafkalab.airflow_api import EXERCISE_DAGS, AirflowApi
+    from kafkalab.stack.object_store import object_store_client
+
+    _ensure_up(settings)
+    exercises = list(EXERCISE_DAGS) if args.exercise == "all" else [args.exercise]
+    api = AirflowApi(settings)
+    failed = []
+    for exercise in exercises:
+        dag_id = EXERCISE_DAGS[exercise]
+        outcome = api.run(dag_id, _conf_values(args.conf), progress=_progress)
+        prefix = f"{dag_id}/{outcome.run_id}/"
+        try:
+            report = (
+                object_store_client(settings)
+                .get_object(settings.reports_bucket, prefix + "report.md")
+                .read()
+                .decode()
+            )
+        except Exception:
+            report = None
+        if report:
+            Console().print(report, markup=False, highlight=False)
+        for task_id, message in outcome.failures.items():
+            console.print(f"[red]{task_id} failed:[/red] {escape(message)}")
+        verdict = "[green]PASSED[/green]" if outcome.state == "success" else "[red]FAILED[/red]"
+        console.print(
+            f"{verdict}: {dag_id} run {outcome.run_id} in {outcome.seconds:.0f}s; report: "
+            f"s3://{settings.reports_bucket}/{prefix} (UI: {settings.airflow_url}/dags/{dag_id})"
+        )
+        if outcome.state != "success":
+            failed.append(exercise)
     _print_access(settings)
-    return 0 if result.passed else 1
+    return 1 if failed else 0
 
 
 def cmd_test(settings: LabSettings, args: argparse.Namespace) -> int:
@@ -240,7 +272,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an exercise and print its verdict")
     run.add_argument("exercise", choices=EXERCISES)
-    run.add_argument("--events", type=int, default=1000, help="events for the smoke pipeline")
+    run.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="DAG params, e.g. --conf events=500 (repeatable)",
+    )
 
     test = sub.add_parser("test", help="the whole test suite (starts what it needs)")
     test.add_argument("args", nargs=argparse.REMAINDER, help="passed to pytest")

@@ -22,7 +22,8 @@ def _flatten(prefix: str, value: Any, into: list[tuple[str, str]]) -> None:
     elif isinstance(value, list) and value and isinstance(value[0], (list, tuple)):
         into.append((prefix, f"{len(value)} samples"))
     else:
-        into.append((prefix, json.dumps(value) if not isinstance(value, str) else value))
+        text = json.dumps(value) if not isinstance(value, str) else value
+        into.append((prefix, text if len(text) <= 160 else text[:157] + "..."))
 
 
 def lag_svg(series: dict[str, list[tuple[float, int]]], width: int = 640, height: int = 240) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -12,7 +14,10 @@ import psutil
 from kafkalab.kafka_admin import KafkaAdmin
 from kafkalab.settings import LabSettings
 from kafkalab.stack import install
-from kafkalab.stack.environment import airflow_passwords_file, child_environment
+from kafkalab.stack.environment import (
+    airflow_passwords_file,
+    child_environment,
+)
 from kafkalab.stack.object_store import ensure_buckets
 from kafkalab.stack.process import ProcessRegistry
 from kafkalab.stack.services import (
@@ -73,10 +78,27 @@ class Stack:
                     "KAFKALAB_* setting (see README, 'Ports')."
                 )
 
+    def config_digest(self, service: Service) -> str:
+        """What a running service was started with: command and the lab's environment."""
+        started_with = {
+            "command": service.command(self.settings),
+            "env": lab_environment(self.settings),
+        }
+        return hashlib.sha256(json.dumps(started_with, sort_keys=True).encode()).hexdigest()
+
     def start(self, service: Service) -> bool:
-        """Start one service unless it already runs; True if it was started."""
-        if self.registry.running(service.name):
+        """Start one service unless it already runs as configured; True if it was started.
+
+        A service started with other settings (a new connection, another port) is
+        restarted, so a second `./lab up` after an upgrade applies the change.
+        """
+        digest = self.config_digest(service)
+        running = self.registry.running(service.name)
+        if running and running.config_digest in ("", digest):
             return False
+        if running:
+            self.progress(f"{service.name}: configuration changed, restarting")
+            self.registry.stop(service.name)
         self.check_ports(service)
         service.prepare(self.settings)
         self.registry.start(
@@ -84,6 +106,7 @@ class Stack:
             service.command(self.settings),
             env=child_environment(self.settings),
             cwd=self.settings.home,
+            config_digest=digest,
         )
         return True
 

@@ -27,6 +27,7 @@ class ProcessHandle:
     create_time: float
     command: list[str]
     log_path: str
+    config_digest: str = ""
 
     def process(self) -> psutil.Process | None:
         try:
@@ -73,6 +74,7 @@ class ProcessRegistry:
         command: Sequence[str],
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        config_digest: str = "",
     ) -> ProcessHandle:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -97,6 +99,7 @@ class ProcessRegistry:
             create_time=psutil.Process(popen.pid).create_time(),
             command=list(command),
             log_path=str(log_path),
+            config_digest=config_digest,
         )
         self.record_path(name).write_text(json.dumps(handle.__dict__))
         return handle
