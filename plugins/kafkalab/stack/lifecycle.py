@@ -80,9 +80,10 @@ class Stack:
 
     def config_digest(self, service: Service) -> str:
         """What a running service was started with: command and the lab's environment."""
+        # The caller's PATH and the like vary between shells: not part of the digest.
         started_with = {
             "command": service.command(self.settings),
-            "env": lab_environment(self.settings),
+            "env": airflow_environment(self.settings),
         }
         return hashlib.sha256(json.dumps(started_with, sort_keys=True).encode()).hexdigest()
 
