@@ -15,6 +15,7 @@ from kafkalab.kafka_admin import KafkaAdmin
 from kafkalab.settings import LabSettings
 from kafkalab.stack import install
 from kafkalab.stack.environment import (
+    airflow_environment,
     airflow_passwords_file,
     child_environment,
 )
