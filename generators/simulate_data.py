@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--status-file", type=Path, help="JSON counts, rewritten as the run goes")
     parser.add_argument("--progress-every", type=float, default=5.0)
+    parser.add_argument("--financial-topic", help="with --target kafka: topic for transactions")
+    parser.add_argument("--insurance-topic", help="with --target kafka: topic for claims")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser
 
@@ -79,6 +81,14 @@ def config_from_args(args: argparse.Namespace) -> GeneratorConfig:
         give_up_after=args.give_up_after,
         status_file=args.status_file,
         progress_every=args.progress_every,
+        topics={
+            name: topic
+            for name, topic in (
+                ("financial", args.financial_topic),
+                ("insurance", args.insurance_topic),
+            )
+            if topic
+        },
     )
     if args.run_id:
         config.run_id = args.run_id

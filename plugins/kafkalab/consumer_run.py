@@ -41,14 +41,23 @@ def event_id_of(value: bytes | None) -> str:
 class PartitionSequence:
     start: int
     target: int
+    window_start: int = 0
+    count: int = 0
     records: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, offset: int, event_id: str) -> None:
+        self.count += 1
+        if offset >= self.window_start:
+            self.records.append((offset, event_id))
 
     def summary(self) -> dict[str, Any]:
         offsets = [offset for offset, _ in self.records]
         return {
             "from": self.start,
             "to": self.target,
-            "count": len(self.records),
+            "count": self.count,
+            "window_from": max(self.window_start, self.start),
+            "window_count": len(self.records),
             "first_offset": min(offsets, default=None),
             "last_offset": max(offsets, default=None),
             "digest": sequence_digest(self.records),
@@ -67,23 +76,33 @@ def run_consumer_group(
     from_beginning: bool = True,
     timeout: float = 300.0,
     progress: Callable[[str], None] | None = None,
+    window_start: Offsets | None = None,
 ) -> dict[str, Any]:
     """Consume ``topic`` as ``group`` up to ``until`` (default: the current end offsets).
 
     With ``from_beginning`` the group is first pointed at the earliest retained
     offsets, so a re-run consumes the same range again. Offsets are committed at the
-    targets, so the group's lag afterwards is what arrived since.
+    targets, so the group's lag afterwards is what arrived since. The digests cover
+    ``[window_start, until)`` (default: everything consumed), so consumers that began
+    at different points can be compared on the range they share.
     """
     admin = KafkaAdmin(config)
     targets = {int(p): int(o) for p, o in (until or admin.end_offsets(topic)).items()}
-    starts = (
-        admin.reset_group_to_earliest(group, topic)
-        if from_beginning
-        else {p: o for p, o in admin.committed_offsets(group, [topic]).get(topic, {}).items()}
-    )
+    window_start = {int(p): int(o) for p, o in (window_start or {}).items()}
+    if from_beginning:
+        starts = admin.reset_group_to_earliest(group, topic)
+    elif window_start:
+        # Read just the window: the group starts where the window does.
+        starts = admin.reset_group_to_offsets(group, topic, window_start)
+    else:
+        starts = admin.committed_offsets(group, [topic]).get(topic, {})
     earliest = admin.earliest_offsets(topic)
     sequences = {
-        p: PartitionSequence(start=starts.get(p, earliest.get(p, 0)), target=target)
+        p: PartitionSequence(
+            start=starts.get(p, earliest.get(p, 0)),
+            target=target,
+            window_start=window_start.get(p, 0),
+        )
         for p, target in targets.items()
     }
     pending = {p for p, seq in sequences.items() if seq.start < seq.target}
@@ -118,11 +137,11 @@ def run_consumer_group(
                 sequence = sequences.get(partition)
                 if sequence is None or offset >= sequence.target:
                     continue
-                sequence.records.append((offset, event_id_of(message.value())))
+                sequence.add(offset, event_id_of(message.value()))
                 if offset + 1 >= sequence.target:
                     pending.discard(partition)
             if progress and time.monotonic() - last_report > 5:
-                consumed = sum(len(s.records) for s in sequences.values())
+                consumed = sum(s.count for s in sequences.values())
                 progress(f"group {group}: {consumed} records, {len(pending)} partitions to go")
                 last_report = time.monotonic()
         consumer.commit(
@@ -134,7 +153,7 @@ def run_consumer_group(
     return {
         "group": group,
         "topic": topic,
-        "consumed": sum(len(s.records) for s in sequences.values()),
+        "consumed": sum(s.count for s in sequences.values()),
         "seconds": round(time.monotonic() - started, 3),
         "partitions": {str(p): s.summary() for p, s in sorted(sequences.items())},
     }

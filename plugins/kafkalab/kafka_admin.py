@@ -178,12 +178,14 @@ class KafkaAdmin:
 
     def reset_group_to_earliest(self, group: str, topic: str) -> Offsets:
         """Point a (memberless) group at the earliest retained offsets: "from the beginning"."""
-        earliest = self.earliest_offsets(topic)
-        partitions = [TopicPartition(topic, p, o) for p, o in sorted(earliest.items())]
+        return self.reset_group_to_offsets(group, topic, self.earliest_offsets(topic))
+
+    def reset_group_to_offsets(self, group: str, topic: str, offsets: Offsets) -> Offsets:
+        partitions = [TopicPartition(topic, p, o) for p, o in sorted(offsets.items())]
         self.admin.alter_consumer_group_offsets(
             [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=self.timeout
         )[group].result()
-        return earliest
+        return dict(offsets)
 
     def consumer_groups(self) -> list[str]:
         listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result()

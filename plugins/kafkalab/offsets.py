@@ -69,3 +69,12 @@ def read_between(
                     del remaining[partition]
     finally:
         consumer.close()
+
+
+def offsets_for(topic: str, value: dict | None) -> dict[int, int] | None:
+    """Accept ``{partition: offset}`` or a snapshot ``{"topics": {topic: {...}}}``."""
+    if value is None:
+        return None
+    if "topics" in value:
+        value = value["topics"][topic]
+    return {int(p): int(o) for p, o in value.items()}

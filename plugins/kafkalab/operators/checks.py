@@ -13,8 +13,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from pydantic import ValidationError
 
 from kafkalab.hooks.kafka import LabKafkaHook
-from kafkalab.offsets import read_between
-from kafkalab.operators.delta import offsets_for
+from kafkalab.offsets import offsets_for, read_between
 from kafkalab.operators.generator import ingestor_url
 from kafkalab.reconcile import compress_offsets
 from kafkalab.schemas import STREAMS
@@ -236,3 +235,51 @@ class PartitionSpreadOperator(BaseOperator):
                 f"(new records per partition: {new})"
             )
         return {"topic": self.topic, "partitions": len(after), "new_records_per_partition": new}
+
+
+class GroupsCaughtUpOperator(BaseOperator):
+    """Kafka's own record of each group: committed offsets reached the target snapshot.
+
+    ``groups`` maps a group id to its topic. Independent of what the consumers report:
+    a group that stopped early has committed less, whatever it claims.
+    """
+
+    template_fields: Sequence[str] = ("groups", "target")
+    ui_color = "#d5f5e3"
+
+    def __init__(
+        self,
+        *,
+        groups: dict[str, str],
+        target: dict,
+        kafka_config_id: str = "kafka_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.groups = groups
+        self.target = target
+        self.kafka_config_id = kafka_config_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
+        problems = []
+        figures: dict[str, Any] = {}
+        for group, topic in self.groups.items():
+            target = offsets_for(topic, self.target) or {}
+            committed = admin.committed_offsets(group, [topic]).get(topic, {})
+            behind = {
+                p: (committed.get(p), end)
+                for p, end in sorted(target.items())
+                if committed.get(p, -1) < end
+            }
+            figures[group] = {"topic": topic, "committed": committed, "target": target}
+            for partition, (got, end) in behind.items():
+                problems.append(
+                    f"group {group} on {topic} partition {partition}: committed "
+                    f"{'nothing' if got is None else got}, expected at least {end}"
+                )
+        if problems:
+            raise AirflowFailException(
+                "not every group received every message:\n  " + "\n  ".join(problems)
+            )
+        return figures

@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator, Context
 
 from kafkalab.consumer_run import run_consumer_group
 from kafkalab.hooks.kafka import LabKafkaHook
+from kafkalab.offsets import offsets_for
 
 
 class ConsumerGroupRunOperator(BaseOperator):
@@ -18,7 +19,7 @@ class ConsumerGroupRunOperator(BaseOperator):
     from SnapshotEndOffsetsOperator; default: the end offsets when the task starts.
     """
 
-    template_fields: Sequence[str] = ("group", "topic", "until")
+    template_fields: Sequence[str] = ("group", "topic", "until", "window_start")
     ui_color = "#e9f7ef"
 
     def __init__(
@@ -27,6 +28,7 @@ class ConsumerGroupRunOperator(BaseOperator):
         group: str,
         topic: str,
         until: dict | None = None,
+        window_start: dict | None = None,
         from_beginning: bool = True,
         timeout_seconds: float = 600.0,
         kafka_config_id: str = "kafka_default",
@@ -36,19 +38,19 @@ class ConsumerGroupRunOperator(BaseOperator):
         self.group = group
         self.topic = topic
         self.until = until
+        self.window_start = window_start
         self.from_beginning = from_beginning
         self.timeout_seconds = timeout_seconds
         self.kafka_config_id = kafka_config_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        until = self.until
-        if isinstance(until, dict) and "topics" in until:
-            until = until["topics"][self.topic]
+        until = offsets_for(self.topic, self.until)
         result = run_consumer_group(
             LabKafkaHook(self.kafka_config_id).client_config(),
             self.group,
             self.topic,
-            until={int(p): int(o) for p, o in until.items()} if until else None,
+            until=until,
+            window_start=offsets_for(self.topic, self.window_start),
             from_beginning=self.from_beginning,
             timeout=self.timeout_seconds,
             progress=self.log.info,

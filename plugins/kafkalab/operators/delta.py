@@ -12,16 +12,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from kafkalab.delta_tables import DeltaTableMissing, read_delta
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.hooks.object_store import ObjectStoreHook
+from kafkalab.offsets import offsets_for
 from kafkalab.reconcile import reconcile_offsets, sequence_digest
-
-
-def offsets_for(topic: str, value: dict | None) -> dict[int, int] | None:
-    """Accept ``{partition: offset}`` or a snapshot ``{"topics": {topic: {...}}}``."""
-    if value is None:
-        return None
-    if "topics" in value:
-        value = value["topics"][topic]
-    return {int(p): int(o) for p, o in value.items()}
 
 
 class DeltaReconcileOperator(BaseOperator):

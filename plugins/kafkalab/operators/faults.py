@@ -52,8 +52,7 @@ def duplicate_records(topic: str, count: int, before: dict, after: dict) -> dict
     from confluent_kafka import Producer
 
     from kafkalab.hooks.kafka import LabKafkaHook
-    from kafkalab.offsets import read_between
-    from kafkalab.operators.delta import offsets_for
+    from kafkalab.offsets import offsets_for, read_between
 
     config = LabKafkaHook().client_config()
     records = []
@@ -98,3 +97,19 @@ def drop_latest_delta_commit(path: str) -> dict[str, Any]:
         raise RuntimeError(f"no Delta commits under s3://{bucket}/{log_prefix}")
     client.remove_object(bucket, commits[-1])
     return {"path": path, "removed": commits[-1]}
+
+
+def rewind_group(group: str, topic: str, target: dict) -> dict[str, Any]:
+    """Commit half of the target offsets for ``group``: a consumer that stopped early."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+
+    from kafkalab.hooks.kafka import LabKafkaHook
+    from kafkalab.offsets import offsets_for
+
+    halves = {p: o // 2 for p, o in (offsets_for(topic, target) or {}).items()}
+    admin = LabKafkaHook().lab_admin()
+    partitions = [TopicPartition(topic, p, o) for p, o in sorted(halves.items())]
+    admin.admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)])[
+        group
+    ].result()
+    return {"group": group, "topic": topic, "committed": halves}

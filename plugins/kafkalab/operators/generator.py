@@ -14,7 +14,7 @@ from kafkalab.generator.background import (
     start_background_run,
     stop_background_run,
 )
-from kafkalab.generator.runner import GeneratorConfig, run_generator
+from kafkalab.generator.runner import run_generator
 from kafkalab.settings import get_settings
 
 GENERATOR_TEMPLATE_FIELDS = (
@@ -52,6 +52,9 @@ class _GeneratorOperator(BaseOperator):
         seed: int | str = 42,
         financial_share: float | str = 0.5,
         ingestor_conn_id: str = "lab_ingestor",
+        target: str = "http",
+        topics: dict[str, str] | None = None,
+        kafka_config_id: str = "kafka_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,6 +66,11 @@ class _GeneratorOperator(BaseOperator):
         self.seed = seed
         self.financial_share = financial_share
         self.ingestor_conn_id = ingestor_conn_id
+        # "kafka": straight to the broker (a load test, as the lab guide's high rate),
+        # optionally to other topics than the exercise ones.
+        self.target = target
+        self.topics = topics or {}
+        self.kafka_config_id = kafka_config_id
 
     @staticmethod
     def _number(value: Any, kind: type) -> Any:
@@ -103,16 +111,14 @@ class GeneratorRunOperator(_GeneratorOperator):
         duration = self._number(self.duration, float)
         if count is None and duration is None:
             raise AirflowFailException("a bounded generator run needs count or duration")
-        config = GeneratorConfig(
-            ingestor_url=ingestor_url(self.ingestor_conn_id),
-            run_id=str(self.run_id),
-            count=count,
-            duration=duration,
-            rate=self._number(self.rate, float),
-            batch_size=int(self.batch_size),
-            seed=int(self.seed),
-            financial_share=float(self.financial_share),
-            concurrency=8,
+        # The command line of simulate_data.py is the one description of a run: the
+        # background operator passes it to a process, this one parses it in place.
+        from generators.simulate_data import build_parser, config_from_args
+
+        config = config_from_args(
+            build_parser().parse_args(
+                [*self.generator_args(), "--run-id", str(self.run_id), "--concurrency", "8"]
+            )
         )
         summary = run_generator(config, progress=self.log.info)
         if summary.rejected or summary.unacknowledged:

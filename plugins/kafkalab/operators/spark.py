@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk import BaseOperator, Context
 
 from kafkalab.hooks.kafka import LabKafkaHook
+from kafkalab.offsets import offsets_for
 from kafkalab.settings import get_settings
 from kafkalab.streaming_jobs import STREAMING_JOB, StreamingJobs, streaming_job_args
 
@@ -60,12 +62,20 @@ class _StreamingJobArguments:
         self.stop_when_idle = stop_when_idle
         self.kafka_config_id = kafka_config_id
 
+    def spark_starting_offsets(self) -> str:
+        """``earliest``/``latest``/JSON as given, or an offset snapshot as Spark's JSON."""
+        value = self.starting_offsets
+        if isinstance(value, dict):
+            offsets = offsets_for(self.topic, value) or {}
+            return json.dumps({self.topic: {str(p): o for p, o in sorted(offsets.items())}})
+        return value
+
     def job_args(self) -> list[str]:
         return streaming_job_args(
             self.topic,
             LabKafkaHook(self.kafka_config_id).bootstrap_servers,
             self.output_path,
-            starting_offsets=self.starting_offsets,
+            starting_offsets=self.spark_starting_offsets(),
             trigger=self.trigger,
             consumer_group=self.consumer_group,
             checkpoint=self.checkpoint,

@@ -29,6 +29,7 @@ class ConsumerLagSensor(BaseOperator):
         "group",
         "topics",
         "threshold",
+        "hold_for",
         "baseline_total",
         "timeout_seconds",
     )
@@ -52,7 +53,7 @@ class ConsumerLagSensor(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        LagCondition(mode, 0, per_partition, hold_for)  # type: ignore[arg-type]  # fail at parse time
+        LagCondition(mode, 0, per_partition)  # type: ignore[arg-type]  # a bad mode fails at parse
         self.group = group
         self.topics = topics
         self.mode = mode
@@ -76,7 +77,7 @@ class ConsumerLagSensor(BaseOperator):
             mode=self.mode,
             threshold=int(self.threshold),
             per_partition=self.per_partition,
-            hold_for=self.hold_for,
+            hold_for=float(self.hold_for),
             baseline_total=int(baseline) if baseline not in (None, "", "None") else None,
             with_time_lag=self.with_time_lag,
             poll_interval=self.poll_interval,

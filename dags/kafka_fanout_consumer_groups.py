@@ -1,0 +1,250 @@
+"""
+## Advanced use case 1: real-time fan-out to multiple consumer groups
+
+**Objective.** Show Kafka delivering the same stream to several independent consumer
+groups without one affecting another's progress.
+
+**Role in the platform.** One canonical stream feeds real-time dashboards, fraud
+detection and audit side by side.
+
+**Steps.**
+1. The generator runs in the background; the Spark streaming job consumes
+   `raw_financial_transactions` into a Delta table and commits its progress to its
+   own group, so its lag is visible (as in Grafana's lag panel).
+2. Once Spark has caught up, a target is noted (the topics' end offsets) and two new
+   groups consume from the beginning up to it, as the lab guide's console consumers:
+   `real-time-dashboard-financial` on transactions, `audit-log-insurance` on claims.
+   A reference reader does the same, as the log's own witness.
+3. While they run, a sensor watches the Spark group's lag.
+
+**Verified.**
+- *All consumers receive the data:* each new group's committed offsets reached the
+  target (Kafka's record, not the consumer's claim).
+- *Independent progress:* the Spark group's lag stayed at most `lag_threshold` for
+  `hold_seconds` while the new groups ran.
+- *Data consistency:* within every partition, the dashboard group, the Spark job
+  (its Delta table) and the reference reader saw the same sequence of offsets and
+  event ids; the audit group and the reference reader likewise on claims.
+
+**Params.** `rate`, `lag_threshold`, `hold_seconds`, `timeout_seconds`, and `fault`:
+`freeze_spark` (the Spark job hangs while the groups run) or `consumer_stopped_early`
+(the dashboard group commits only half of the range).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Param, TaskGroup, dag
+
+from kafkalab.naming import slug
+from kafkalab.operators.checks import (
+    CompareSequencesOperator,
+    GroupsCaughtUpOperator,
+    IngestorHealthOperator,
+)
+from kafkalab.operators.consumer_group import ConsumerGroupRunOperator
+from kafkalab.operators.delta import DeltaReconcileOperator
+from kafkalab.operators.faults import FaultOperator, freeze_streaming_job, rewind_group
+from kafkalab.operators.generator import StartGeneratorOperator, StopGeneratorOperator
+from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
+from kafkalab.operators.report import LabReportOperator
+from kafkalab.operators.spark import StartStreamingJobOperator, StopStreamingJobOperator
+from kafkalab.operators.topics import EnsureTopicOperator
+from kafkalab.sensors.delta import DeltaTableSensor
+from kafkalab.sensors.lag import ConsumerLagSensor
+from kafkalab.topics import load_topic_specs
+
+TOPICS = load_topic_specs()
+TRANSACTIONS, CLAIMS = "raw_financial_transactions", "raw_insurance_claims"
+DASHBOARD, AUDIT = "real-time-dashboard-financial", "audit-log-insurance"
+
+
+@dag(
+    dag_id="kafka_fanout_consumer_groups",
+    schedule=None,
+    catchup=False,
+    max_active_runs=1,
+    tags=["kafkalab", "fan-out"],
+    doc_md=__doc__,
+    user_defined_filters={"slug": slug},
+    default_args={"retries": 0, "execution_timeout": dt.timedelta(minutes=20)},
+    params={
+        "rate": Param(200, type="number", minimum=1, description="generator events/s"),
+        "lag_threshold": Param(
+            2000, type="integer", minimum=0, description="most records the Spark group may lag"
+        ),
+        "hold_seconds": Param(
+            20, type="integer", minimum=0, description="how long the Spark lag must stay low"
+        ),
+        "timeout_seconds": Param(300, type="integer", minimum=10),
+        "fault": Param("none", enum=["none", "freeze_spark", "consumer_stopped_early"]),
+    },
+)
+def kafka_fanout_consumer_groups():
+    run = "{{ run_id | slug }}"
+    spark_group = f"spark-fanout-{run}"
+    handle = f"fanout-{run}"
+    output = "s3a://raw-data-bucket/exercises/fanout/" + run + "/financial"
+    timeout = "{{ params.timeout_seconds }}"
+
+    with TaskGroup("setup") as setup:
+        for spec in TOPICS:
+            EnsureTopicOperator(
+                task_id=f"ensure_{spec.name}",
+                topic=spec.name,
+                partitions=spec.partitions,
+                configs=spec.configs,
+            )
+        IngestorHealthOperator(task_id="ingestor_healthy")
+
+    with TaskGroup("stream") as stream:
+        start = SnapshotEndOffsetsOperator(task_id="offsets_start", topics=[TRANSACTIONS, CLAIMS])
+        generator = StartGeneratorOperator(
+            task_id="start_generator", run_id=f"fanout-{run}", rate="{{ params.rate }}"
+        )
+        spark = StartStreamingJobOperator(
+            task_id="start_spark",
+            handle=handle,
+            topic=TRANSACTIONS,
+            output_path=output,
+            starting_offsets=start.output,
+            consumer_group=spark_group,
+            trigger="processingTime=2 seconds",
+        )
+        ready = ConsumerLagSensor(
+            task_id="spark_caught_up",
+            group=spark_group,
+            topics=[TRANSACTIONS],
+            mode="drains_to",
+            threshold="{{ params.lag_threshold }}",
+            timeout_seconds=timeout,
+        )
+        start >> generator >> spark >> ready
+
+    with TaskGroup("fan_out") as fan_out:
+        target = SnapshotEndOffsetsOperator(task_id="offsets_target", topics=[TRANSACTIONS, CLAIMS])
+        freeze = FaultOperator(
+            task_id="fault_freeze_spark",
+            fault="freeze_spark",
+            inject=freeze_streaming_job,
+            arguments={"handle": handle},
+            trigger_rule="all_success",
+        )
+        dashboard = ConsumerGroupRunOperator(
+            task_id="dashboard_group",
+            group=DASHBOARD,
+            topic=TRANSACTIONS,
+            until=target.output,
+            window_start=start.output,
+        )
+        audit = ConsumerGroupRunOperator(
+            task_id="audit_group",
+            group=AUDIT,
+            topic=CLAIMS,
+            until=target.output,
+            window_start=start.output,
+        )
+        reference = {
+            topic: ConsumerGroupRunOperator(
+                task_id=f"reference_{topic}",
+                group=f"kafkalab-reference-{run}",
+                topic=topic,
+                until=target.output,
+                # The witness reads just the compared window; the groups read it all.
+                window_start=start.output,
+                from_beginning=False,
+            )
+            for topic in (TRANSACTIONS, CLAIMS)
+        }
+        independent = ConsumerLagSensor(
+            task_id="spark_lag_stays_low",
+            group=spark_group,
+            topics=[TRANSACTIONS],
+            mode="at_most",
+            threshold="{{ params.lag_threshold }}",
+            hold_for="{{ params.hold_seconds }}",
+            timeout_seconds=timeout,
+        )
+        stopped_early = FaultOperator(
+            task_id="fault_consumer_stopped_early",
+            fault="consumer_stopped_early",
+            inject=rewind_group,
+            trigger_rule="all_success",
+            arguments={"group": DASHBOARD, "topic": TRANSACTIONS, "target": target.output},
+        )
+        # A fault task is skipped unless selected; what follows it tolerates the skip.
+        target >> [dashboard, audit, *reference.values()]
+        target >> freeze >> independent
+        dashboard >> stopped_early
+
+    with TaskGroup("verify") as verify:
+        landed = DeltaTableSensor(
+            task_id="spark_reached_target",
+            path=output,
+            timeout_seconds=timeout,
+            min_rows="{{ (ti.xcom_pull(task_ids='fan_out.offsets_target')['topics']"
+            "['raw_financial_transactions'].values() | sum) - "
+            "(ti.xcom_pull(task_ids='stream.offsets_start')['topics']"
+            "['raw_financial_transactions'].values() | sum) }}",
+            trigger_rule="none_failed",
+        )
+        spark_view = DeltaReconcileOperator(
+            task_id="spark_exactly_once",
+            path=output,
+            topic=TRANSACTIONS,
+            from_offsets=start.output,
+            to_offsets=target.output,
+            id_column="transaction_id",
+        )
+        caught_up = GroupsCaughtUpOperator(
+            task_id="groups_received_everything",
+            groups={DASHBOARD: TRANSACTIONS, AUDIT: CLAIMS},
+            target=target.output,
+            trigger_rule="none_failed",
+        )
+        same_transactions = CompareSequencesOperator(
+            task_id="same_sequence_transactions",
+            topic=TRANSACTIONS,
+            sequences={
+                "reference": reference[TRANSACTIONS].output,
+                DASHBOARD: dashboard.output,
+                "spark (Delta)": spark_view.output,
+            },
+        )
+        CompareSequencesOperator(
+            task_id="same_sequence_claims",
+            topic=CLAIMS,
+            sequences={"reference": reference[CLAIMS].output, AUDIT: audit.output},
+        )
+        landed >> spark_view >> same_transactions
+        stopped_early >> caught_up
+
+    with TaskGroup("teardown") as teardown:
+        StopGeneratorOperator(
+            task_id="stop_generator", run_id=f"fanout-{run}", trigger_rule="all_done"
+        )
+        StopStreamingJobOperator(task_id="stop_spark", handle=handle, trigger_rule="all_done")
+
+    report = LabReportOperator(
+        task_id="report",
+        title="Kafka fan-out to independent consumer groups",
+        figures={
+            "dashboard": "fan_out.dashboard_group",
+            "audit": "fan_out.audit_group",
+            "spark_delta": "verify.spark_exactly_once",
+            "groups": "verify.groups_received_everything",
+            "transactions": "verify.same_sequence_transactions",
+            "claims": "verify.same_sequence_claims",
+            "generator": "teardown.stop_generator",
+            "spark_job": "teardown.stop_spark",
+        },
+        lag_series={
+            "spark lag (catching up)": "stream.spark_caught_up",
+            "spark lag (groups running)": "fan_out.spark_lag_stays_low",
+        },
+    )
+    setup >> stream >> fan_out >> verify >> teardown >> report
+
+
+kafka_fanout_consumer_groups()
