@@ -72,10 +72,10 @@ DASHBOARD, AUDIT = "real-time-dashboard-financial", "audit-log-insurance"
     params={
         "rate": Param(200, type="number", minimum=1, description="generator events/s"),
         "lag_threshold": Param(
-            2000, type="integer", minimum=0, description="most records the Spark group may lag"
+            1000, type="integer", minimum=0, description="most records the Spark group may lag"
         ),
         "hold_seconds": Param(
-            20, type="integer", minimum=0, description="how long the Spark lag must stay low"
+            30, type="integer", minimum=0, description="how long the Spark lag must stay low"
         ),
         "timeout_seconds": Param(300, type="integer", minimum=10),
         "fault": Param("none", enum=["none", "freeze_spark", "consumer_stopped_early"]),
