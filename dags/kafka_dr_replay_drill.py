@@ -1,0 +1,220 @@
+"""
+## Advanced use case 2: retention, pause and replay — the disaster-recovery drill
+
+**Objective.** Show Kafka retaining messages so that a consumer can replay them from
+any retained point: reprocessing, debugging and disaster recovery.
+
+**Role in the platform.** A durable, replayable source of truth that shrinks the
+recovery point objective (RPO) of everything downstream.
+
+**Steps** (on `raw_financial_transactions`, as in the lab guide).
+1. The generator runs; the Spark streaming job consumes and commits its progress to
+   its consumer group. Once it has caught up, the current offsets are noted.
+2. The Spark job is paused (frozen, as `docker compose pause spark`); the generator
+   keeps producing. A sensor asserts that the Spark group's lag grows.
+3. The generator stops; the end offsets are noted: the recovery point.
+4. A replay job starts from `earliest` into `..._reprocessed`; a sensor asserts that
+   its lag drains to zero, and measures how long that took: the recovery time.
+
+**Verified.** The reprocessed Delta table holds every offset from the earliest
+retained one to the noted end, exactly once.
+
+**Report.** Records at risk when the consumer stopped (recovery point), the time the
+replay took to drain (recovery time), lag over time for both jobs.
+
+Scheduled nightly at 02:00 (no catch-up): a standing DR drill.
+
+**Params.** `rate`, `min_lag_growth`, `timeout_seconds`, and `fault`:
+`drop_delta_commit` deletes the newest commit of the reprocessed table before the
+reconciliation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Param, TaskGroup, dag
+
+from kafkalab.naming import slug
+from kafkalab.operators.checks import IngestorHealthOperator, RecoveryFiguresOperator
+from kafkalab.operators.delta import DeltaReconcileOperator
+from kafkalab.operators.faults import FaultOperator, drop_latest_delta_commit
+from kafkalab.operators.generator import StartGeneratorOperator, StopGeneratorOperator
+from kafkalab.operators.offsets import SnapshotEndOffsetsOperator, SnapshotGroupOffsetsOperator
+from kafkalab.operators.report import LabReportOperator
+from kafkalab.operators.spark import (
+    PauseStreamingJobOperator,
+    StartStreamingJobOperator,
+    StopStreamingJobOperator,
+)
+from kafkalab.operators.topics import EnsureTopicOperator
+from kafkalab.sensors.lag import ConsumerLagSensor
+from kafkalab.topics import load_topic_specs
+
+TOPIC = "raw_financial_transactions"
+SPEC = next(spec for spec in load_topic_specs() if spec.name == TOPIC)
+
+
+@dag(
+    dag_id="kafka_dr_replay_drill",
+    schedule="0 2 * * *",
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["kafkalab", "replay", "disaster-recovery"],
+    doc_md=__doc__,
+    user_defined_filters={"slug": slug},
+    default_args={"retries": 0, "execution_timeout": dt.timedelta(minutes=30)},
+    params={
+        "rate": Param(200, type="number", minimum=1, description="generator events/s"),
+        "min_lag_growth": Param(
+            500,
+            type="integer",
+            minimum=1,
+            description="records the paused consumer must fall behind by",
+        ),
+        "timeout_seconds": Param(600, type="integer", minimum=10),
+        "fault": Param("none", enum=["none", "drop_delta_commit"]),
+    },
+)
+def kafka_dr_replay_drill():
+    run = "{{ run_id | slug }}"
+    generator_run = f"dr-{run}"
+    live_group, replay_group = f"spark-dr-{run}", f"spark-dr-replay-{run}"
+    live_handle, replay_handle = f"dr-live-{run}", f"dr-replay-{run}"
+    base = "s3a://raw-data-bucket/exercises/dr/" + run
+    live_output = f"{base}/financial_data_delta"
+    reprocessed = f"{base}/financial_data_delta_reprocessed"
+    timeout = "{{ params.timeout_seconds }}"
+
+    with TaskGroup("setup") as setup:
+        EnsureTopicOperator(
+            task_id="ensure_topic", topic=TOPIC, partitions=SPEC.partitions, configs=SPEC.configs
+        )
+        IngestorHealthOperator(task_id="ingestor_healthy")
+
+    with TaskGroup("live") as live:
+        start = SnapshotEndOffsetsOperator(task_id="offsets_start", topics=[TOPIC])
+        generator = StartGeneratorOperator(
+            task_id="start_generator", run_id=generator_run, rate="{{ params.rate }}"
+        )
+        spark = StartStreamingJobOperator(
+            task_id="start_spark",
+            handle=live_handle,
+            topic=TOPIC,
+            output_path=live_output,
+            starting_offsets=start.output,
+            consumer_group=live_group,
+            trigger="processingTime=2 seconds",
+        )
+        caught_up = ConsumerLagSensor(
+            task_id="spark_caught_up",
+            group=live_group,
+            topics=[TOPIC],
+            mode="drains_to",
+            threshold=1000,
+            timeout_seconds=timeout,
+        )
+        noted = SnapshotGroupOffsetsOperator(
+            task_id="note_offsets", group=live_group, topics=[TOPIC]
+        )
+        start >> generator >> spark >> caught_up >> noted
+
+    with TaskGroup("outage") as outage:
+        pause = PauseStreamingJobOperator(task_id="pause_spark", handle=live_handle)
+        at_pause = SnapshotGroupOffsetsOperator(
+            task_id="lag_at_pause", group=live_group, topics=[TOPIC]
+        )
+        grows = ConsumerLagSensor(
+            task_id="lag_grows",
+            group=live_group,
+            topics=[TOPIC],
+            mode="grows_by",
+            threshold="{{ params.min_lag_growth }}",
+            baseline_total="{{ ti.xcom_pull(task_ids='outage.lag_at_pause')['lag']['total_lag'] }}",
+            timeout_seconds=timeout,
+        )
+        stop_generator = StopGeneratorOperator(task_id="stop_generator", run_id=generator_run)
+        recovery_point = SnapshotEndOffsetsOperator(task_id="recovery_point", topics=[TOPIC])
+        pause >> at_pause >> grows >> stop_generator >> recovery_point
+
+    with TaskGroup("replay") as replay:
+        replay_job = StartStreamingJobOperator(
+            task_id="start_replay",
+            handle=replay_handle,
+            topic=TOPIC,
+            output_path=reprocessed,
+            starting_offsets="earliest",
+            consumer_group=replay_group,
+            trigger="processingTime=2 seconds",
+            max_offsets_per_trigger=200_000,
+        )
+        drained = ConsumerLagSensor(
+            task_id="lag_drains",
+            group=replay_group,
+            topics=[TOPIC],
+            mode="drains_to",
+            threshold=0,
+            timeout_seconds=timeout,
+        )
+        stop_replay = StopStreamingJobOperator(
+            task_id="stop_replay", handle=replay_handle, trigger_rule="all_done"
+        )
+        replay_job >> drained >> stop_replay
+
+    with TaskGroup("verify") as verify:
+        fault = FaultOperator(
+            task_id="fault_drop_delta_commit",
+            fault="drop_delta_commit",
+            inject=drop_latest_delta_commit,
+            arguments={"path": reprocessed},
+            trigger_rule="all_success",
+        )
+        reconciled = DeltaReconcileOperator(
+            task_id="reprocessed_exactly_once",
+            path=reprocessed,
+            topic=TOPIC,
+            to_offsets=recovery_point.output,
+            quarantine_path=f"{reprocessed}_quarantine",
+            trigger_rule="none_failed",
+        )
+        fault >> reconciled
+        RecoveryFiguresOperator(
+            task_id="recovery_figures",
+            topic=TOPIC,
+            at_pause=at_pause.output,
+            recovery_point=recovery_point.output,
+            drain=drained.output,
+        )
+
+    with TaskGroup("teardown") as teardown:
+        StopStreamingJobOperator(
+            task_id="stop_live_spark", handle=live_handle, trigger_rule="all_done"
+        )
+        StopGeneratorOperator(
+            task_id="stop_generator_if_running", run_id=generator_run, trigger_rule="all_done"
+        )
+
+    report = LabReportOperator(
+        task_id="report",
+        title="Kafka retention, pause and replay: DR drill",
+        figures={
+            "recovery": "verify.recovery_figures",
+            "noted_offsets": "live.note_offsets",
+            "lag_at_pause": "outage.lag_at_pause",
+            "lag_growth": "outage.lag_grows",
+            "recovery_point": "outage.recovery_point",
+            "recovery_time": "replay.lag_drains",
+            "generator": "outage.stop_generator",
+            "reprocessed": "verify.reprocessed_exactly_once",
+            "replay_job": "replay.stop_replay",
+        },
+        lag_series={
+            "live consumer (paused)": "outage.lag_grows",
+            "replay consumer": "replay.lag_drains",
+        },
+    )
+    setup >> live >> outage >> replay >> verify >> teardown >> report
+
+
+kafka_dr_replay_drill()
