@@ -67,6 +67,8 @@ class DeltaReconcileOperator(BaseOperator):
                     "and with this output path?"
                 ) from exc
             return []
+        except Exception as exc:  # a damaged table is a failed outcome, named as such
+            raise AirflowFailException(f"the Delta table at {path} cannot be read: {exc}") from exc
         table = table.filter(pc.equal(table["kafka_topic"], self.topic))
         return table.to_pylist()
 

@@ -95,8 +95,13 @@ def drop_latest_delta_commit(path: str) -> dict[str, Any]:
     )
     if not commits:
         raise RuntimeError(f"no Delta commits under s3://{bucket}/{log_prefix}")
-    client.remove_object(bucket, commits[-1])
-    return {"path": path, "removed": commits[-1]}
+    newest = commits[-1]
+    # Delta writers leave a checksum file per commit; without its commit it would make
+    # readers refuse the whole table instead of seeing the table one version earlier.
+    removed = [newest, newest.removesuffix(".json") + ".crc"]
+    for name in removed:
+        client.remove_object(bucket, name)
+    return {"path": path, "removed": removed}
 
 
 def rewind_group(group: str, topic: str, target: dict) -> dict[str, Any]:
