@@ -204,7 +204,7 @@ class CompareSequencesOperator(BaseOperator):
 class PartitionSpreadOperator(BaseOperator):
     """New records landed on every partition (after a partition increase, the new ones too)."""
 
-    template_fields: Sequence[str] = ("before", "after")
+    template_fields: Sequence[str] = ("topic", "before", "after", "expected_partitions")
     ui_color = "#d5f5e3"
 
     def __init__(
@@ -321,4 +321,35 @@ class RecoveryFiguresOperator(BaseOperator):
             at_risk,
             figures["recovery_time_seconds"] or 0,
         )
+        return figures
+
+
+class ScalingComparisonOperator(BaseOperator):
+    """Throughput and lag of the Spark job before and after the partition increase.
+
+    ``phases`` maps a phase name to ``{"job": StopStreamingJob result, "lag": lag sensor
+    result}``. Reported, not asserted: on a small machine more partitions need not mean
+    more throughput, and the lab guide says "potentially".
+    """
+
+    template_fields: Sequence[str] = ("phases",)
+    ui_color = "#fcf3cf"
+
+    def __init__(self, *, phases: dict[str, dict], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.phases = phases
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        figures = {}
+        for name, phase in self.phases.items():
+            outcome = (phase.get("job") or {}).get("outcome") or {}
+            seconds = outcome.get("processing_seconds") or 0
+            samples = (phase.get("lag") or {}).get("samples") or []
+            figures[name] = {
+                "rows": outcome.get("rows_read"),
+                "rows_per_second": round(outcome["rows_read"] / seconds, 1) if seconds else None,
+                "max_lag": max((lag for _, lag in samples), default=None),
+                "final_lag": samples[-1][1] if samples else None,
+            }
+        self.log.info("scaling comparison: %s", figures)
         return figures

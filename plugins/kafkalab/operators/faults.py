@@ -118,3 +118,28 @@ def rewind_group(group: str, topic: str, target: dict) -> dict[str, Any]:
         group
     ].result()
     return {"group": group, "topic": topic, "committed": halves}
+
+
+def recreate_topic(topic: str, partitions: int) -> dict[str, Any]:
+    """Delete the topic and create it again with ``partitions``: an operator's mistake."""
+    import time
+
+    from confluent_kafka.admin import NewTopic
+
+    from kafkalab.hooks.kafka import LabKafkaHook
+
+    admin = LabKafkaHook().lab_admin()
+    admin.admin.delete_topics([topic])[topic].result()
+    # Deletion completes asynchronously in the controller: retry the create briefly.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            admin.admin.create_topics([NewTopic(topic, num_partitions=int(partitions))])[
+                topic
+            ].result()
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    return {"topic": topic, "partitions": int(partitions)}

@@ -25,6 +25,7 @@ GENERATOR_TEMPLATE_FIELDS = (
     "batch_size",
     "seed",
     "financial_share",
+    "topics",
 )
 
 
@@ -76,10 +77,24 @@ class _GeneratorOperator(BaseOperator):
     def _number(value: Any, kind: type) -> Any:
         return None if value in (None, "", "None") else kind(value)
 
+    def _endpoint_args(self) -> list[str]:
+        if self.target == "kafka":
+            from kafkalab.hooks.kafka import LabKafkaHook
+
+            args = [
+                "--target",
+                "kafka",
+                "--bootstrap",
+                LabKafkaHook(self.kafka_config_id).bootstrap_servers,
+            ]
+            for stream, topic in self.topics.items():
+                args += [f"--{stream}-topic", topic]
+            return args
+        return ["--url", ingestor_url(self.ingestor_conn_id)]
+
     def generator_args(self) -> list[str]:
         args = [
-            "--url",
-            ingestor_url(self.ingestor_conn_id),
+            *self._endpoint_args(),
             "--seed",
             str(self.seed),
             "--batch-size",

@@ -90,17 +90,34 @@ class DescribeTopicOperator(_TopicOperator):
 
 
 class AlterTopicPartitionsOperator(_TopicOperator):
-    """Increase the partition count; a decrease fails with Kafka's rule spelled out."""
+    """Increase the partition count; a decrease fails with Kafka's rule spelled out.
+
+    With ``expect_refusal`` the task demonstrates that rule: it succeeds only when Kafka
+    refuses the change, and fails if the change went through.
+    """
 
     template_fields: Sequence[str] = ("topic", "partitions")
 
-    def __init__(self, *, partitions: int | str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, partitions: int | str, expect_refusal: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.partitions = partitions
+        self.expect_refusal = expect_refusal
 
     def run(self, context: Context) -> dict[str, Any]:
         admin = self.admin()
         before = len(admin.topic_partitions(self.topic))
+        if self.expect_refusal:
+            try:
+                outcome = admin.alter_partitions(self.topic, int(self.partitions))
+            except PartitionDecreaseRefused as refusal:
+                self.log.info("refused, as expected: %s", refusal)
+                return {"topic": self.topic, "partitions": before, "refused": str(refusal)}
+            raise AirflowFailException(
+                f"expected Kafka to refuse {self.partitions} partitions for {self.topic} "
+                f"(it had {before}), but the change went through: {outcome}"
+            )
         outcome = admin.alter_partitions(self.topic, int(self.partitions))
         self.log.info("topic %s: %s", self.topic, outcome)
         return {
