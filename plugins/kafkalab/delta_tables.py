@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from kafkalab.settings import LabSettings
 from kafkalab.stack.object_store import ObjectStore
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class DeltaTableMissing(LookupError):

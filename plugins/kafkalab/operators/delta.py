@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pyarrow.compute as pc
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -69,6 +68,8 @@ class DeltaReconcileOperator(BaseOperator):
             return []
         except Exception as exc:  # a damaged table is a failed outcome, named as such
             raise AirflowFailException(f"the Delta table at {path} cannot be read: {exc}") from exc
+        import pyarrow.compute as pc
+
         table = table.filter(pc.equal(table["kafka_topic"], self.topic))
         return table.to_pylist()
 

@@ -14,7 +14,6 @@ from kafkalab.generator.background import (
     start_background_run,
     stop_background_run,
 )
-from kafkalab.generator.runner import run_generator
 from kafkalab.settings import get_settings
 
 GENERATOR_TEMPLATE_FIELDS = (
@@ -129,6 +128,7 @@ class GeneratorRunOperator(_GeneratorOperator):
         # The command line of simulate_data.py is the one description of a run: the
         # background operator passes it to a process, this one parses it in place.
         from generators.simulate_data import build_parser, config_from_args
+        from kafkalab.generator.runner import run_generator
 
         config = config_from_args(
             build_parser().parse_args(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from minio import Minio
-
 from kafkalab.settings import LabSettings
+
+if TYPE_CHECKING:
+    from minio import Minio
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class ObjectStore:
         )
 
     def client(self) -> Minio:
+        from minio import Minio
+
         endpoint = urlparse(self.endpoint)
         return Minio(
             endpoint.netloc,
