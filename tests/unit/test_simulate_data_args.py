@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from generators.simulate_data import build_parser, config_from_args
+from kafkalab.generator.cli import build_parser, config_from_args
 
 
 def test_delay_seconds_from_the_environment_sets_the_rate(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -127,7 +127,7 @@ class GeneratorRunOperator(_GeneratorOperator):
             raise AirflowFailException("a bounded generator run needs count or duration")
         # The command line of simulate_data.py is the one description of a run: the
         # background operator passes it to a process, this one parses it in place.
-        from generators.simulate_data import build_parser, config_from_args
+        from kafkalab.generator.cli import build_parser, config_from_args
         from kafkalab.generator.runner import run_generator
 
         config = config_from_args(
