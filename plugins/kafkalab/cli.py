@@ -168,7 +168,9 @@ def lag_table(settings: LabSettings, groups: list[str], topics: list[str] | None
 
 def cmd_lag(settings: LabSettings, args: argparse.Namespace) -> int:
     if not args.watch:
-        Console().print(lag_table(settings, args.group, args.topic))
+        # Piped output has no terminal width: keep group and topic names whole.
+        width = None if sys.stdout.isatty() else 200
+        Console(width=width).print(lag_table(settings, args.group, args.topic))
         return 0
     from rich.live import Live
 

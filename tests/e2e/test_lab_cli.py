@@ -19,6 +19,18 @@ def test_status_is_healthy_and_exits_zero() -> None:
         assert service in result.stdout
 
 
+def test_lag_lists_groups_with_the_figures_of_kafka_consumer_groups(settings, unique_name) -> None:
+    from kafkalab.consumer_run import run_consumer_group
+
+    run_consumer_group(
+        {"bootstrap.servers": settings.kafka_bootstrap}, unique_name, "raw_insurance_claims"
+    )
+    result = lab("lag", "--group", unique_name)
+    assert result.returncode == 0, result.stderr
+    assert unique_name in result.stdout and "raw_insurance_claims" in result.stdout
+    assert "total" in result.stdout
+
+
 def test_an_unknown_kafka_tool_is_an_error_naming_the_known_tools() -> None:
     result = lab("kafka", "kafka-topicz", "--list")
     assert result.returncode != 0
