@@ -73,6 +73,12 @@ SPEC = next(spec for spec in load_topic_specs() if spec.name == TOPIC)
             minimum=1,
             description="records the paused consumer must fall behind by",
         ),
+        "replay_batch_records": Param(
+            200_000,
+            type="integer",
+            minimum=1,
+            description="records per replay micro-batch (maxOffsetsPerTrigger)",
+        ),
         "timeout_seconds": Param(600, type="integer", minimum=10),
         "fault": Param("none", enum=["none", "drop_delta_commit"]),
     },
@@ -147,7 +153,7 @@ def kafka_dr_replay_drill():
             starting_offsets="earliest",
             consumer_group=replay_group,
             trigger="processingTime=2 seconds",
-            max_offsets_per_trigger=200_000,
+            max_offsets_per_trigger="{{ params.replay_batch_records }}",
         )
         drained = ConsumerLagSensor(
             task_id="lag_drains",
