@@ -3,16 +3,50 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 PASSED, FAILED = "passed", "failed"
-SUCCESS_STATES = {"success", "skipped"}
 
 
-def verdict_of(task_states: dict[str, str | None]) -> tuple[str, list[str]]:
-    """``passed`` only when every task succeeded (or was skipped on purpose)."""
-    failed = sorted(t for t, state in task_states.items() if state not in SUCCESS_STATES)
-    return (PASSED if not failed else FAILED), failed
+def verdict_of(
+    task_states: dict[str, str | None], may_skip: Collection[str] = ()
+) -> tuple[str, list[str]]:
+    """``passed`` only when every task succeeded; returns the tasks that did not.
+
+    A skipped check never ran, so it cannot have passed: the only tasks allowed to be
+    skipped are ``may_skip``, the fault tasks whose fault was not selected. Anything
+    else that Airflow skipped (a skip that travelled down an ``all_success`` edge, say)
+    fails the verdict and is named with the rest.
+    """
+    allowed = set(may_skip)
+    not_passed = sorted(
+        task
+        for task, state in task_states.items()
+        if state != "success" and not (state == "skipped" and task in allowed)
+    )
+    return (PASSED if not not_passed else FAILED), not_passed
+
+
+def unselected_faults(fault_tasks: dict[str, str], selected: str | None) -> set[str]:
+    """The fault tasks (task id -> fault) that skip themselves because another fault, or
+    none, was selected: the only tasks of a run that may end ``skipped``."""
+    return {task for task, fault in fault_tasks.items() if fault != selected}
+
+
+def describe_not_passed(task_states: dict[str, str | None], tasks: list[str]) -> str:
+    """``a (failed), b (skipped: it never ran ...)``: each task with what happened to it."""
+    parts = []
+    for task in tasks:
+        state = task_states.get(task)
+        if state == "skipped":
+            parts.append(
+                f"{task} (skipped: it never ran, so it proved nothing; look at its upstream "
+                "tasks' states and trigger rules)"
+            )
+        else:
+            parts.append(f"{task} ({state or 'never ran'})")
+    return ", ".join(parts)
 
 
 def _flatten(prefix: str, value: Any, into: list[tuple[str, str]]) -> None:
@@ -75,7 +109,11 @@ def render_markdown(report: dict[str, Any], has_plot: bool) -> str:
         "",
     ]
     if report["failed_tasks"]:
-        lines += ["Failed tasks: " + ", ".join(f"`{t}`" for t in report["failed_tasks"]), ""]
+        lines += [
+            "Tasks that did not pass: "
+            + describe_not_passed(report["tasks"], report["failed_tasks"]),
+            "",
+        ]
     lines += ["## Tasks", "", "| task | state |", "|---|---|"]
     lines += [f"| {task} | {state} |" for task, state in sorted(report["tasks"].items())]
     flat: list[tuple[str, str]] = []

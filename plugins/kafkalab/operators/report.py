@@ -12,7 +12,14 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from kafkalab.hooks.object_store import ObjectStoreHook
-from kafkalab.report import lag_svg, render_markdown, verdict_of
+from kafkalab.operators.faults import FaultOperator
+from kafkalab.report import (
+    describe_not_passed,
+    lag_svg,
+    render_markdown,
+    unselected_faults,
+    verdict_of,
+)
 
 
 class LabReportOperator(BaseOperator):
@@ -23,7 +30,9 @@ class LabReportOperator(BaseOperator):
     because a failed task has no XCom and the report must still be written.
 
     Runs with ``trigger_rule="all_done"`` so a failed check still gets its report; it
-    then fails itself, naming the failed tasks, so the run cannot end green.
+    then fails itself, naming the failed tasks, so the run cannot end green. A skipped
+    task fails the verdict too, unless it is a fault task whose fault was not selected:
+    a check that Airflow skipped never ran, and must not read as passed.
     """
 
     template_fields: Sequence[str] = ("title",)
@@ -52,7 +61,11 @@ class LabReportOperator(BaseOperator):
         dag_id, run_id = ti.dag_id, ti.run_id
         states = ti.get_task_states(dag_id=dag_id, run_ids=[run_id]).get(run_id, {})
         states = {task: state for task, state in states.items() if task != self.task_id}
-        verdict, failed = verdict_of(states)
+        fault_tasks = {
+            task.task_id: task.fault for task in self.dag.tasks if isinstance(task, FaultOperator)
+        }
+        may_skip = unselected_faults(fault_tasks, context["params"].get("fault"))
+        verdict, failed = verdict_of(states, may_skip)
         figures = {name: ti.xcom_pull(task_ids=task_id) for name, task_id in self.figures.items()}
         series = {}
         for name, task_id in self.lag_series.items():
@@ -66,6 +79,7 @@ class LabReportOperator(BaseOperator):
             "written_at": time.time(),
             "verdict": verdict,
             "failed_tasks": failed,
+            "skipped_faults": sorted(may_skip & set(states)),
             "tasks": states,
             "figures": figures,
             "lag_series": series,
@@ -100,6 +114,7 @@ class LabReportOperator(BaseOperator):
         }
         if verdict != "passed":
             raise AirflowFailException(
-                f"exercise failed: {', '.join(failed)} did not succeed (report: {location})"
+                f"exercise failed: {describe_not_passed(states, failed)} did not succeed "
+                f"(report: {location})"
             )
         return summary
