@@ -174,7 +174,6 @@ def kafka_dr_replay_drill():
             fault="drop_delta_commit",
             inject=drop_latest_delta_commit,
             arguments={"path": reprocessed},
-            trigger_rule="all_success",
         )
         reconciled = DeltaReconcileOperator(
             task_id="reprocessed_exactly_once",
@@ -182,9 +181,13 @@ def kafka_dr_replay_drill():
             topic=TOPIC,
             to_offsets=recovery_point.output,
             quarantine_path=f"{reprocessed}_quarantine",
+            # The fault skips itself unless selected: that skip must not skip the check,
+            # while a failure upstream still stops it.
             trigger_rule="none_failed",
         )
-        fault >> reconciled
+        # stop_replay runs whatever happened (all_done), so the replay's own outcome is
+        # wired in too: a replay that did not drain stops the fault and the check.
+        drained >> fault >> reconciled
         RecoveryFiguresOperator(
             task_id="recovery_figures",
             topic=TOPIC,

@@ -103,11 +103,13 @@ def kafka_ingest_basic():
             timeout_seconds="{{ params.timeout_seconds }}",
         )
         after = SnapshotEndOffsetsOperator(task_id="offsets_after", topics=[s.name for s in TOPICS])
+        generate >> advanced >> after
+
+    with TaskGroup("verify") as verify:
         fault = FaultOperator(
             task_id="fault_duplicate_records",
             fault="duplicate_records",
             inject=duplicate_records,
-            trigger_rule="all_success",
             arguments={
                 "topic": TOPICS[0].name,
                 "count": 3,
@@ -115,9 +117,8 @@ def kafka_ingest_basic():
                 "after": after.output,
             },
         )
-        generate >> advanced >> after >> fault
-
-    with TaskGroup("verify") as verify:
+        # none_failed: the fault skips itself unless selected, and that skip must not
+        # skip the check; a failure upstream still stops it.
         final = SnapshotEndOffsetsOperator(
             task_id="offsets_final", topics=[s.name for s in TOPICS], trigger_rule="none_failed"
         )
@@ -127,7 +128,7 @@ def kafka_ingest_basic():
             before=before.output,
             after=final.output,
         )
-        final >> records
+        fault >> final >> records
 
     report = LabReportOperator(
         task_id="report",
@@ -137,7 +138,7 @@ def kafka_ingest_basic():
             "offsets_before": "setup.offsets_before",
             "offsets_after": "verify.offsets_final",
             "records": "verify.records_exactly_once",
-            "fault": "ingest.fault_duplicate_records",
+            "fault": "verify.fault_duplicate_records",
         },
     )
     setup >> ingest >> verify >> report

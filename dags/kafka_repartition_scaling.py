@@ -131,6 +131,9 @@ def kafka_repartition_scaling():
             )
             end = SnapshotEndOffsetsOperator(task_id="offsets_end", topics=[topic])
             start >> spark >> load >> lag >> stop_load >> drained >> stop_spark >> end
+            # stop_spark runs whatever happened (all_done); without this edge a phase that
+            # failed would still end in `end`, and everything after would run on it.
+            drained >> end
         return group, {
             "start": start,
             "end": end,
@@ -149,13 +152,14 @@ def kafka_repartition_scaling():
             task_id="fault_recreate_topic",
             fault="recreate_topic",
             inject=recreate_topic,
-            trigger_rule="all_success",
             arguments={"topic": topic, "partitions": BASELINE_PARTITIONS},
         )
         describe = DescribeTopicOperator(
             task_id="describe_shows_new_count",
             topic=topic,
             expected_partitions="{{ params.partitions }}",
+            # The fault skips itself unless selected: that skip must not skip the check,
+            # while a failure upstream still stops it.
             trigger_rule="none_failed",
         )
         refuse = AlterTopicPartitionsOperator(

@@ -22,11 +22,6 @@ EXERCISES = {
 HEAVY = ["pyspark", "pandas", "deltalake", "pyarrow", "minio", "aiohttp", "faker"]
 
 
-@pytest.fixture(scope="module")
-def dagbag() -> DagBag:
-    return DagBag(dag_folder=str(REPO_ROOT / "dags"))
-
-
 def test_no_import_errors(dagbag: DagBag) -> None:
     assert dagbag.import_errors == {}
 

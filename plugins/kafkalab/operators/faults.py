@@ -4,6 +4,14 @@ Every exercise has a ``fault`` param (default ``none``). A fault task runs only 
 the param names its fault; otherwise it is skipped. The checks after it must then
 fail with a message that names the damage: that is how the tests (and a curious user)
 prove the exercise is not green by construction.
+
+Wiring: under Airflow's default ``all_success`` a skip travels downstream and skips
+every task after it, checks included, and a skipped check proves nothing. So the
+tasks right after a fault task take ``trigger_rule="none_failed"`` (run after a skip,
+not after a failure), and a fault task is never the last task of a task group, where
+``group >> next_group`` would hand its skip to every first task of the next group.
+``tests/dags`` replays Airflow's trigger rules over every DAG and fault value to hold
+this.
 """
 
 from __future__ import annotations
@@ -16,7 +24,11 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 
 class FaultOperator(BaseOperator):
-    """Run ``inject(context)`` when ``params.fault`` equals ``fault``; skip otherwise."""
+    """Run ``inject(**arguments)`` when ``params.fault`` equals ``fault``; skip otherwise.
+
+    ``all_success`` by default: a fault is injected into an outcome that was reached,
+    never after a failure upstream.
+    """
 
     template_fields: Sequence[str] = ("selected", "arguments")
     ui_color = "#f5b7b1"
@@ -30,7 +42,7 @@ class FaultOperator(BaseOperator):
         selected: str = "{{ params.fault }}",
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("trigger_rule", "all_done")
+        kwargs.setdefault("trigger_rule", "all_success")
         super().__init__(**kwargs)
         self.fault = fault
         self.inject = inject
