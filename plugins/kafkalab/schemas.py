@@ -13,12 +13,13 @@ generator globally unique and ordered: ``<prefix>-<run_id>-<sequence>``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import types
 import typing
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _assume_utc(value: dt.datetime) -> dt.datetime:
@@ -27,6 +28,21 @@ def _assume_utc(value: dt.datetime) -> dt.datetime:
 
 
 EventTime = Annotated[dt.datetime, AfterValidator(_assume_utc)]
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _day_when_no_time(value: typing.Any) -> typing.Any:
+    # Decided by what was sent, not by which type accepts it: lax validation would read
+    # "2026-10-01" as midnight, and "2026-10-01T00:00:00+02:00" as a day.
+    if isinstance(value, str) and _DAY.fullmatch(value.strip()):
+        return dt.date.fromisoformat(value.strip())
+    return value
+
+
+# The guide platform's client sends a claim's incident date as a datetime
+# ("2026-10-01T08:00:00Z"); a plain date ("2026-10-01") is just as valid. The event keeps
+# what was sent: the instant (and its offset) where one was given, else the day.
+DateOrTime = Annotated[EventTime | dt.date, BeforeValidator(_day_when_no_time)]
 Money = Annotated[float, Field(gt=0, le=1_000_000_000, description="Positive amount")]
 Identifier = Annotated[str, Field(min_length=1, max_length=128)]
 ShortText = Annotated[str, Field(min_length=1, max_length=64)]
@@ -67,7 +83,9 @@ class InsuranceClaim(LabEvent):
     claim_type: ShortText
     claim_status: ShortText
     customer_id: Identifier
-    incident_date: dt.date
+    incident_date: DateOrTime = Field(
+        description="Day of the incident, or its instant (ISO 8601: 2026-10-01 or ...T08:00:00Z)"
+    )
 
 
 @dataclass(frozen=True)
@@ -139,19 +157,35 @@ _SPARK_TYPES: dict[type, str] = {
 }
 
 
-def _base_type(annotation: typing.Any) -> type:
-    """Strip Optional/Annotated down to the Python type the field holds."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-        else:
-            break
+def _value_types(annotation: typing.Any) -> list[type]:
+    """The Python types a field may hold, Optional and Annotated stripped."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _value_types(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [
+            kind
+            for member in typing.get_args(annotation)
+            if member is not type(None)
+            for kind in _value_types(member)
+        ]
     if isinstance(annotation, type) and issubclass(annotation, dt.datetime):
+        return [dt.datetime]
+    return [annotation]
+
+
+def _base_type(annotation: typing.Any) -> type:
+    """The one Python type that stands for the field in Spark."""
+    kinds = _value_types(annotation)
+    # A date or a datetime is a TIMESTAMP in Spark: the instant where one was sent, the
+    # day's start (UTC, the job's session time zone) where a date was.
+    if set(kinds) == {dt.datetime, dt.date}:
         return dt.datetime
-    return annotation
+    return kinds[0]
+
+
+def _type_name(annotation: typing.Any) -> str:
+    return " or ".join(kind.__name__ for kind in _value_types(annotation))
 
 
 def spark_ddl(model: type[LabEvent]) -> str:
@@ -204,7 +238,7 @@ def sql_violations(model: type[LabEvent]) -> list[tuple[str, str]]:
         if field.is_required():
             rules.append(
                 (
-                    f"{name} is missing or not a {_base_type(field.annotation).__name__}",
+                    f"{name} is missing or not a {_type_name(field.annotation)}",
                     f"{column} IS NULL",
                 )
             )
