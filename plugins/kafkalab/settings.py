@@ -33,6 +33,8 @@ class LabSettings(BaseSettings):
     host: str = "127.0.0.1"
 
     kafka_broker_port: int = 9092
+    # A second listener of the same broker, at the address the lab guide's commands use.
+    kafka_guide_port: int = 29092
     kafka_controller_port: int = 9093
     kafka_heap: str = "-Xms256m -Xmx768m"
     kafka_bootstrap_override: str | None = Field(default=None, alias="KAFKALAB_KAFKA_BOOTSTRAP")

@@ -50,8 +50,9 @@ def test_env_exports_make_plain_airflow_use_the_lab() -> None:
 
 # A second, private stack on other ports: up, idempotent up, down, with nothing left.
 SECOND_STACK_PORTS = {
-    "KAFKALAB_KAFKA_BROKER_PORT": "29092",
-    "KAFKALAB_KAFKA_CONTROLLER_PORT": "29093",
+    "KAFKALAB_KAFKA_BROKER_PORT": "39092",
+    "KAFKALAB_KAFKA_GUIDE_PORT": "39094",
+    "KAFKALAB_KAFKA_CONTROLLER_PORT": "39093",
     "KAFKALAB_S3_PORT": "29000",
     "KAFKALAB_SEAWEED_MASTER_PORT": "29333",
     "KAFKALAB_SEAWEED_VOLUME_PORT": "29340",

@@ -46,9 +46,40 @@ def test_cluster_id_is_16_bytes_of_url_safe_base64() -> None:
     assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
 
 
+def _properties(text: str) -> dict[str, str]:
+    lines = (line.strip() for line in text.splitlines())
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
 def test_server_properties_bind_the_configured_ports(tmp_path) -> None:
-    settings = LabSettings(home=tmp_path, kafka_broker_port=19092, kafka_controller_port=19093)
-    text = render_server_properties(settings).read_text()
-    assert "listeners=PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093" in text
-    assert f"log.dirs={tmp_path / 'data' / 'kafka'}" in text
-    assert "auto.create.topics.enable=false" in text
+    settings = LabSettings(
+        home=tmp_path, kafka_broker_port=19092, kafka_guide_port=19094, kafka_controller_port=19093
+    )
+    properties = _properties(render_server_properties(settings).read_text())
+    assert properties["listeners"].split(",") == [
+        "PLAINTEXT://127.0.0.1:19092",
+        "LAB_GUIDE://127.0.0.1:19094",
+        "CONTROLLER://127.0.0.1:19093",
+    ]
+    assert properties["log.dirs"] == str(tmp_path / "data" / "kafka")
+    assert properties["auto.create.topics.enable"] == "false"
+
+
+def test_the_lab_guide_address_is_a_loopback_listener_of_the_broker(tmp_path) -> None:
+    # The guide's commands say --bootstrap-server localhost:29092.
+    properties = _properties(render_server_properties(LabSettings(home=tmp_path)).read_text())
+    assert "LAB_GUIDE://127.0.0.1:29092" in properties["listeners"].split(",")
+    # Clients that bootstrap there are told to stay there.
+    assert "LAB_GUIDE://127.0.0.1:29092" in properties["advertised.listeners"].split(",")
+    assert "LAB_GUIDE:PLAINTEXT" in properties["listener.security.protocol.map"].split(",")
+
+
+def test_a_changed_broker_config_restarts_the_broker_on_the_next_up(tmp_path) -> None:
+    from kafkalab.stack.lifecycle import Stack
+
+    before = Stack(LabSettings(home=tmp_path))
+    after = Stack(LabSettings(home=tmp_path, kafka_guide_port=29192))
+    assert before.config_digest(before.service("kafka")) != after.config_digest(
+        after.service("kafka")
+    )
+    assert before.config_digest(before.service("s3")) == after.config_digest(after.service("s3"))

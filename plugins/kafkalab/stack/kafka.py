@@ -66,15 +66,19 @@ def server_properties_path(settings: LabSettings) -> Path:
     return settings.paths.conf / "kafka" / "server.properties"
 
 
-def render_server_properties(settings: LabSettings) -> Path:
-    text = Template(SERVER_PROPERTIES_TEMPLATE.read_text()).substitute(
+def server_properties(settings: LabSettings) -> str:
+    return Template(SERVER_PROPERTIES_TEMPLATE.read_text()).substitute(
         broker_port=settings.kafka_broker_port,
+        guide_port=settings.kafka_guide_port,
         controller_port=settings.kafka_controller_port,
         log_dirs=settings.paths.kafka_data,
     )
+
+
+def render_server_properties(settings: LabSettings) -> Path:
     path = server_properties_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    path.write_text(server_properties(settings))
     return path
 
 

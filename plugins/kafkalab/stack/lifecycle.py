@@ -86,6 +86,8 @@ class Stack:
             "command": service.command(self.settings),
             "env": airflow_environment(self.settings),
         }
+        if service.config_file is not None:
+            started_with["config_file"] = service.config_file(self.settings)
         return hashlib.sha256(json.dumps(started_with, sort_keys=True).encode()).hexdigest()
 
     def start(self, service: Service) -> bool:

@@ -39,6 +39,9 @@ class Service:
     command: Callable[[LabSettings], list[str]]
     health: Callable[[LabSettings], Health]
     prepare: Callable[[LabSettings], None] = lambda settings: None
+    # The configuration file the service reads, when it has one: part of what a running
+    # service was started with, so that `./lab up` restarts it when the file changes.
+    config_file: Callable[[LabSettings], str] | None = None
     start_timeout: float = 120.0
     depends_on: list[str] = field(default_factory=list)
 
@@ -242,11 +245,13 @@ def services(settings: LabSettings) -> list[Service]:
             description="Apache Kafka broker (KRaft)",
             ports={
                 "broker": settings.kafka_broker_port,
+                "lab guide listener": settings.kafka_guide_port,
                 "controller": settings.kafka_controller_port,
             },
             command=kafka.broker_command,
             health=_kafka_health,
             prepare=_prepare_kafka,
+            config_file=kafka.server_properties,
         ),
         Service(
             name="s3",
