@@ -133,9 +133,58 @@ def cmd_airflow(settings: LabSettings, args: argparse.Namespace) -> int:
 
 def cmd_spark_submit(settings: LabSettings, args: argparse.Namespace) -> int:
     from kafkalab.stack.spark import render_spark_defaults
+    from kafkalab.streaming_jobs import StreamingJobs
 
     render_spark_defaults(settings)
-    return _exec(settings, [str(settings.paths.venv / "bin" / "spark-submit"), *args.args])
+    command = [str(settings.paths.venv / "bin" / "spark-submit"), *args.args]
+    # exec keeps the pid: `./lab pause spark` (and `./lab down`) find the job by it.
+    StreamingJobs(settings).record_terminal_job(command)
+    return _exec(settings, command)
+
+
+def _job_summary(command: list[str]) -> str:
+    """The application and its first arguments (topic, bootstrap, output) of a job."""
+    apps = [i for i, part in enumerate(command) if part.endswith(".py")]
+    if not apps:
+        return " ".join(command[-4:])
+    start = apps[0]
+    return " ".join([os.path.relpath(command[start], REPO_ROOT), *command[start + 1 : start + 4]])
+
+
+def cmd_pause_or_resume(settings: LabSettings, args: argparse.Namespace) -> int:
+    """`docker compose pause spark` / `unpause spark` for the lab's Spark jobs."""
+    from kafkalab.streaming_jobs import StreamingJobError, StreamingJobs
+
+    jobs = StreamingJobs(settings)
+    alive = jobs.alive()
+    if not alive:
+        console.print(
+            "no Spark job started by the lab is running: start one with "
+            "./lab spark-submit spark_jobs/streaming_consumer.py ... (see "
+            "docs/lab-guide-walkthrough.md) or run an exercise (./lab run fanout)"
+        )
+        return 1
+    unknown = sorted(set(args.jobs) - set(alive))
+    if unknown:
+        console.print(
+            f"[red]error:[/red] no running Spark job {', '.join(unknown)}; "
+            f"running: {', '.join(alive)}"
+        )
+        return 1
+    act, done = (
+        (jobs.resume_job, "resumed")
+        if args.command in ("resume", "unpause")
+        else (jobs.pause_job, "paused")
+    )
+    for handle in args.jobs or alive:
+        try:
+            status = act(handle)
+        except StreamingJobError as exc:  # it ended since it was listed
+            console.print(f"[yellow]{escape(str(exc))}[/yellow]")
+            continue
+        summary = _job_summary(jobs.command(handle))
+        print(f"{done} {handle} (pid {status.pid}, now {status.state}): {summary}")
+    return 0
 
 
 def cmd_generate(settings: LabSettings, args: argparse.Namespace) -> int:
@@ -312,6 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="refresh every N seconds (default 2) until Ctrl+C",
     )
     sub.add_parser("env", help='shell exports: eval "$(./lab env)"')
+    for verb, help_text in (
+        ("pause", "freeze the lab's Spark jobs, as `docker compose pause spark` does"),
+        ("resume", "let paused Spark jobs go on where they stopped"),
+        ("unpause", "the same as resume, as in `docker compose unpause spark`"),
+    ):
+        pause = sub.add_parser(verb, help=help_text)
+        pause.add_argument("service", choices=["spark"])
+        pause.add_argument(
+            "jobs", nargs="*", metavar="JOB", help="job names (default: every running Spark job)"
+        )
     return parser
 
 
@@ -329,6 +388,9 @@ COMMANDS = {
     "generate": cmd_generate,
     "lag": cmd_lag,
     "env": cmd_env,
+    "pause": cmd_pause_or_resume,
+    "resume": cmd_pause_or_resume,
+    "unpause": cmd_pause_or_resume,
 }
 
 

@@ -27,6 +27,10 @@ from kafkalab.stack.process import ProcessRegistry, tail, terminate_tree
 
 STREAMING_JOB = REPO_ROOT / "spark_jobs" / "streaming_consumer.py"
 _HANDLE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+# Every Spark job the lab records is named so: `./lab pause spark` finds them all.
+JOB_PREFIX = "spark-"
+# A `./lab spark-submit` run, recorded by its pid: it runs in the user's terminal.
+TERMINAL_JOB_PREFIX = JOB_PREFIX + "submit-"
 # Logged by spark_jobs/streaming_consumer.py once its query runs.
 STARTED_MARKER = b"kafkalab streaming query started"
 
@@ -37,7 +41,7 @@ class StreamingJobError(RuntimeError):
 
 def handle_name(raw: str) -> str:
     """A handle safe as a file name: ``dag__run:1`` -> ``dag__run-1``."""
-    return "spark-" + _HANDLE_CHARS.sub("-", raw).strip("-")[:120]
+    return JOB_PREFIX + _HANDLE_CHARS.sub("-", raw).strip("-")[:120]
 
 
 def streaming_job_args(
@@ -137,7 +141,25 @@ class StreamingJobs:
         )
 
     def status(self, raw_handle: str) -> JobStatus:
-        handle = handle_name(raw_handle)
+        return self.job_status(handle_name(raw_handle))
+
+    def pause(self, raw_handle: str) -> JobStatus:
+        return self.pause_job(handle_name(raw_handle))
+
+    def resume(self, raw_handle: str) -> JobStatus:
+        return self.resume_job(handle_name(raw_handle))
+
+    # --- by recorded name: what `./lab pause spark` and `./lab resume spark` act on ----
+
+    def alive(self) -> list[str]:
+        """Names of the recorded Spark jobs whose process lives (running or paused)."""
+        return [
+            name
+            for name in self.registry.names()
+            if name.startswith(JOB_PREFIX) and self.registry.running(name)
+        ]
+
+    def job_status(self, handle: str) -> JobStatus:
         record = self.registry.get(handle)
         if record is None:
             return JobStatus(handle, "unknown", None, None)
@@ -147,26 +169,47 @@ class StreamingJobs:
         state = "paused" if process.status() == psutil.STATUS_STOPPED else "running"
         return JobStatus(handle, state, record.pid, record.log_path)
 
-    def _group_signal(self, raw_handle: str, signum: int) -> JobStatus:
-        handle = handle_name(raw_handle)
-        record = self.registry.running(handle)
-        if record is None:
-            raise StreamingJobError(f"streaming job {handle} is not running; cannot signal it")
-        # The recorded process leads its own session: the group is the JVM and its
-        # Python driver (and any worker processes).
-        os.killpg(record.pid, signum)
-        return self.status(raw_handle)
+    def command(self, handle: str) -> list[str]:
+        record = self.registry.get(handle)
+        return record.command if record else []
 
-    def pause(self, raw_handle: str) -> JobStatus:
-        status = self._group_signal(raw_handle, signal.SIGSTOP)
+    def pause_job(self, handle: str) -> JobStatus:
+        status = self._signal(handle, signal.SIGSTOP)
         deadline = time.monotonic() + 10
         while status.state != "paused" and time.monotonic() < deadline:
             time.sleep(0.2)
-            status = self.status(raw_handle)
+            status = self.job_status(handle)
         return status
 
-    def resume(self, raw_handle: str) -> JobStatus:
-        return self._group_signal(raw_handle, signal.SIGCONT)
+    def resume_job(self, handle: str) -> JobStatus:
+        return self._signal(handle, signal.SIGCONT)
+
+    def _signal(self, handle: str, signum: int) -> JobStatus:
+        record = self.registry.running(handle)
+        process = record.process() if record else None
+        if record is None or process is None:
+            raise StreamingJobError(f"streaming job {handle} is not running; cannot signal it")
+        if os.getpgid(record.pid) == record.pid:
+            # A job the lab started in the background leads its own session: the group
+            # is the JVM and its Python driver (and any worker processes).
+            os.killpg(record.pid, signum)
+        else:
+            # A job run in a terminal shares the shell's process group: signal the job's
+            # own processes, the JVM first so that it starts no new child meanwhile.
+            for member in [process, *process.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    member.send_signal(signum)
+        return self.job_status(handle)
+
+    def record_terminal_job(self, command: list[str]) -> str:
+        """Record this process, about to become ``command`` by exec, as a Spark job."""
+        for name in self.registry.names():
+            # Earlier terminal runs that ended: nothing else would ever remove them.
+            if name.startswith(TERMINAL_JOB_PREFIX) and not self.registry.running(name):
+                self.registry.record_path(name).unlink(missing_ok=True)
+        name = f"{TERMINAL_JOB_PREFIX}{os.getpid()}"
+        self.registry.adopt(name, os.getpid(), command)
+        return name
 
     def stop(self, raw_handle: str, timeout: float = 120.0) -> dict[str, Any]:
         """Ask the driver to stop between batches; kill what is left after ``timeout``."""

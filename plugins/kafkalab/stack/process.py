@@ -104,6 +104,21 @@ class ProcessRegistry:
         self.record_path(name).write_text(json.dumps(handle.__dict__))
         return handle
 
+    def adopt(
+        self, name: str, pid: int, command: Sequence[str], log_path: str = ""
+    ) -> ProcessHandle:
+        """Record a process that was started otherwise (one that writes to a terminal)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        handle = ProcessHandle(
+            name=name,
+            pid=pid,
+            create_time=psutil.Process(pid).create_time(),
+            command=list(command),
+            log_path=log_path,
+        )
+        self.record_path(name).write_text(json.dumps(handle.__dict__))
+        return handle
+
     def stop(self, name: str, timeout: float = 30.0) -> bool:
         """Stop a recorded process and its children; True if something was stopped."""
         handle = self.get(name)
