@@ -12,19 +12,21 @@ parallel consumption.
    (as `DELAY_SECONDS = 0.01` in the lab guide, here straight to Kafka) while the
    Spark job consumes; its lag is sampled and its throughput measured.
 2. *Increase partitions:* the topic is altered to `partitions` (6) — Kafka allows
-   increasing, not decreasing. The describe output must show the new count, and a
-   decrease must be refused with a clear message.
+   increasing, not decreasing. The topic must have had fewer partitions before (a topic
+   already at the target proves nothing), the describe output must show the new count,
+   and Kafka itself, asked for fewer partitions, must refuse (`INVALID_PARTITIONS`).
 3. *Scaled:* the Spark job restarts with more parallelism (one task per partition),
    under the same load.
 
-**Verified.** The topic shows the new partition count; a decrease is refused; new
+**Verified.** The partition count went up, from fewer than `partitions` to
+`partitions`; the topic shows the new count; Kafka refuses a decrease; new
 records land on every partition, the new ones included; the scaled job's Delta
 table holds every record of its phase exactly once. The report compares throughput
 and lag before and after.
 
 By default the exercise works on a copy of `raw_financial_transactions` named after
 the run, so it can be repeated (a partition count never goes back down). Set `topic`
-to alter a topic of your own.
+to alter a topic of your own; it must have fewer than `partitions` partitions.
 
 **Params.** `partitions`, `rate`, `load_seconds`, `topic`, `timeout_seconds`, and
 `fault`: `recreate_topic` deletes the topic after the increase and creates it again
@@ -206,6 +208,7 @@ def kafka_repartition_scaling():
         title="Kafka partitioning and scaling",
         figures={
             "comparison": "verify.compare_phases",
+            "increase": "increase_partitions.alter_partitions",
             "describe": "increase_partitions.describe_shows_new_count",
             "decrease": "increase_partitions.decrease_is_refused",
             "spread": "verify.new_records_on_every_partition",

@@ -91,10 +91,36 @@ def test_partitions_grow_but_never_shrink(topic) -> None:
         topic,
     )
     assert "PartitionCount: 6" in result.stdout
-    with pytest.raises(AirflowFailException, match="cannot decrease that to 2"):
-        AlterTopicPartitionsOperator(task_id="a", topic=topic, partitions=2).execute(CONTEXT)
     with pytest.raises(AirflowFailException, match="has 6 partitions, expected 3"):
         DescribeTopicOperator(task_id="d", topic=topic, expected_partitions=3).execute(CONTEXT)
+
+
+def test_a_topic_already_at_the_target_does_not_pass_as_increased(topic) -> None:
+    AlterTopicPartitionsOperator(task_id="a", topic=topic, partitions=6).execute(CONTEXT)
+    with pytest.raises(AirflowFailException) as failure:
+        AlterTopicPartitionsOperator(task_id="a", topic=topic, partitions=6).execute(CONTEXT)
+    assert f"topic {topic} already had 6 partitions before the change" in str(failure.value)
+    with pytest.raises(AirflowFailException, match="already had 6 partitions"):
+        AlterTopicPartitionsOperator(task_id="a", topic=topic, partitions=4).execute(CONTEXT)
+
+
+def test_kafka_itself_refuses_a_decrease(settings, topic) -> None:
+    AlterTopicPartitionsOperator(task_id="a", topic=topic, partitions=6).execute(CONTEXT)
+    refused = AlterTopicPartitionsOperator(
+        task_id="r", topic=topic, partitions=3, expect_refusal=True
+    ).execute(CONTEXT)
+    assert (refused.get("refused_by"), refused.get("error")) == ("kafka", "INVALID_PARTITIONS"), (
+        f"the refusal did not come from Kafka's partition rule: {refused}"
+    )
+    print(f"Kafka's refusal: {refused['error']}: {refused['refused']}")
+    # The broker's words, not the lab's: they name the topic and its current count.
+    assert topic in refused["refused"] and "6 partition" in refused["refused"]
+    assert "cannot decrease" not in refused["refused"]
+    assert len(admin(settings).topic_partitions(topic)) == 6
+    with pytest.raises(AirflowFailException, match="is not a decrease"):
+        AlterTopicPartitionsOperator(
+            task_id="r", topic=topic, partitions=6, expect_refusal=True
+        ).execute(CONTEXT)
 
 
 def test_retention_can_be_altered(topic) -> None:

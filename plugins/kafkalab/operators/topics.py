@@ -7,9 +7,11 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import NewPartitions
 
 from kafkalab.hooks.kafka import LabKafkaHook
-from kafkalab.kafka_admin import PartitionDecreaseRefused, UnknownTopic
+from kafkalab.kafka_admin import KafkaAdmin, PartitionDecreaseRefused, UnknownTopic
 from kafkalab.topics import TopicSpec
 
 
@@ -22,7 +24,7 @@ class _TopicOperator(BaseOperator):
         self.topic = topic
         self.kafka_config_id = kafka_config_id
 
-    def admin(self):
+    def admin(self) -> KafkaAdmin:
         return LabKafkaHook(self.kafka_config_id).lab_admin()
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -89,11 +91,70 @@ class DescribeTopicOperator(_TopicOperator):
         return description
 
 
-class AlterTopicPartitionsOperator(_TopicOperator):
-    """Increase the partition count; a decrease fails with Kafka's rule spelled out.
+def increase_problem(topic: str, before: int, after: int, target: int) -> str | None:
+    """What is wrong with a partition increase from ``before`` to ``target``, or None.
 
-    With ``expect_refusal`` the task demonstrates that rule: it succeeds only when Kafka
-    refuses the change, and fails if the change went through.
+    An increase happened only if the count was below the target before and is the
+    target after, both as Kafka reports them: a topic that already had the target (or
+    more) did not grow, and must not pass as having grown.
+    """
+    if before >= target:
+        return (
+            f"topic {topic} already had {before} partitions before the change, and the "
+            f"target is {target}: nothing was increased, so this run cannot show an "
+            "increase. Start from a topic with fewer partitions (leave the `topic` param "
+            "empty for a fresh copy of the lab topic)."
+        )
+    if after != target:
+        return (
+            f"topic {topic} went from {before} to {after} partitions, expected {target}. "
+            f"Look at `./lab kafka kafka-topics --describe --topic {topic}` and the "
+            "broker's log."
+        )
+    return None
+
+
+def refusal_problem(
+    topic: str, before: int, requested: int, after: int, error: tuple[str, str] | None
+) -> str | None:
+    """What is wrong with a decrease refusal, or None when Kafka itself refused it.
+
+    ``error`` is the (name, message) Kafka answered ``CreatePartitions`` with, None when
+    it accepted. The refusal must be Kafka's partition rule (``INVALID_PARTITIONS``) for
+    a real decrease, and the count must not have moved.
+    """
+    if requested >= before:
+        return (
+            f"asking for {requested} partitions of {topic}, which has {before}, is not a "
+            "decrease: there is nothing for Kafka to refuse. Was the partition increase "
+            "applied?"
+        )
+    if error is None:
+        return (
+            f"Kafka accepted {requested} partitions for {topic} (it had {before}, now "
+            f"{after}); expected it to refuse a decrease"
+        )
+    name, message = error
+    if name != "INVALID_PARTITIONS":
+        return (
+            f"Kafka answered the decrease of {topic} to {requested} partitions with {name} "
+            f"({message}), not INVALID_PARTITIONS: the request failed for another reason "
+            "than the partition rule"
+        )
+    if after != before:
+        return (
+            f"Kafka refused the decrease of {topic} ({message}), yet the topic went from "
+            f"{before} to {after} partitions"
+        )
+    return None
+
+
+class AlterTopicPartitionsOperator(_TopicOperator):
+    """Increase the partition count, and prove it grew: fewer partitions before than after.
+
+    With ``expect_refusal`` the task demonstrates Kafka's rule instead: it sends Kafka
+    the (lower) count with ``CreatePartitions`` and succeeds only when Kafka itself
+    refuses it with ``INVALID_PARTITIONS``, returning Kafka's own message.
     """
 
     template_fields: Sequence[str] = ("topic", "partitions")
@@ -107,24 +168,49 @@ class AlterTopicPartitionsOperator(_TopicOperator):
 
     def run(self, context: Context) -> dict[str, Any]:
         admin = self.admin()
+        target = int(self.partitions)
         before = len(admin.topic_partitions(self.topic))
         if self.expect_refusal:
-            try:
-                outcome = admin.alter_partitions(self.topic, int(self.partitions))
-            except PartitionDecreaseRefused as refusal:
-                self.log.info("refused, as expected: %s", refusal)
-                return {"topic": self.topic, "partitions": before, "refused": str(refusal)}
-            raise AirflowFailException(
-                f"expected Kafka to refuse {self.partitions} partitions for {self.topic} "
-                f"(it had {before}), but the change went through: {outcome}"
-            )
-        outcome = admin.alter_partitions(self.topic, int(self.partitions))
+            return self._ask_kafka_for_a_decrease(admin, before, target)
+        # Checked before asking: Kafka would answer "already has N partitions" to an
+        # equal count, which must not read as an increase either.
+        if before >= target:
+            raise AirflowFailException(increase_problem(self.topic, before, before, target))
+        outcome = admin.alter_partitions(self.topic, target)
+        after = len(admin.topic_partitions(self.topic))
+        problem = increase_problem(self.topic, before, after, target)
+        if problem:
+            raise AirflowFailException(problem)
         self.log.info("topic %s: %s", self.topic, outcome)
+        return {"topic": self.topic, "before": before, "after": after, "outcome": outcome}
+
+    def _ask_kafka_for_a_decrease(
+        self, admin: KafkaAdmin, before: int, requested: int
+    ) -> dict[str, Any]:
+        if requested >= before:
+            raise AirflowFailException(refusal_problem(self.topic, before, requested, before, None))
+        error: tuple[str, str] | None = None
+        try:
+            # The raw admin call, not the lab's alter_partitions: that one refuses a
+            # decrease itself, and the point is to hear it from the broker.
+            admin.admin.create_partitions(
+                [NewPartitions(self.topic, requested)], request_timeout=admin.timeout
+            )[self.topic].result()
+        except KafkaException as exc:
+            kafka_error = exc.args[0]
+            error = (kafka_error.name(), kafka_error.str())
+        after = len(admin.topic_partitions(self.topic))
+        problem = refusal_problem(self.topic, before, requested, after, error)
+        if problem or error is None:
+            raise AirflowFailException(problem)
+        self.log.info("Kafka refused %s partitions for %s: %s", requested, self.topic, error)
         return {
             "topic": self.topic,
-            "before": before,
-            "after": int(self.partitions),
-            "outcome": outcome,
+            "partitions": before,
+            "requested": requested,
+            "refused_by": "kafka",
+            "error": error[0],
+            "refused": error[1],
         }
 
 
