@@ -25,6 +25,14 @@ from kafkalab.topics import TopicConfigError
 
 console = Console(stderr=True, highlight=False)
 EXERCISES = ("ingest", "fanout", "replay", "repartition", "all")
+# Piped output has no terminal width, and rich would assume 80 columns: table cells
+# would be cut with an ellipsis and lines wrapped for whoever greps or parses them.
+PIPED_WIDTH = 240
+
+
+def stdout_console() -> Console:
+    """Where results go: the terminal's width, or whole lines when piped."""
+    return Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 
 
 def _progress(message: str) -> None:
@@ -51,12 +59,12 @@ def _print_status(stack: Stack) -> bool:
         )
         ports = ", ".join(str(p) for p in service.ports.values()) or "-"
         table.add_row(service.name, state, ports, health.detail)
-    Console().print(table)
+    stdout_console().print(table)
     return all_healthy
 
 
 def _print_access(settings: LabSettings) -> None:
-    Console().print(
+    stdout_console().print(
         f"Airflow UI: {settings.airflow_url}  (user {settings.airflow_user}, "
         f"password {airflow_admin_password(settings)})\n"
         f"Kafka: {settings.kafka_bootstrap}   S3: {settings.s3_endpoint} "
@@ -217,9 +225,7 @@ def lag_table(settings: LabSettings, groups: list[str], topics: list[str] | None
 
 def cmd_lag(settings: LabSettings, args: argparse.Namespace) -> int:
     if not args.watch:
-        # Piped output has no terminal width: keep group and topic names whole.
-        width = None if sys.stdout.isatty() else 200
-        Console(width=width).print(lag_table(settings, args.group, args.topic))
+        stdout_console().print(lag_table(settings, args.group, args.topic))
         return 0
     from rich.live import Live
 
@@ -276,7 +282,7 @@ def cmd_run(settings: LabSettings, args: argparse.Namespace) -> int:
         except Exception:
             report = None
         if report:
-            Console().print(report, markup=False, highlight=False)
+            stdout_console().print(report, markup=False, highlight=False)
         for task_id, message in outcome.failures.items():
             console.print(f"[red]{task_id} failed:[/red] {escape(message)}")
         verdict = "[green]PASSED[/green]" if outcome.state == "success" else "[red]FAILED[/red]"

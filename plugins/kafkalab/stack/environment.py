@@ -129,6 +129,7 @@ def lab_environment(settings: LabSettings) -> dict[str, str]:
         "VIRTUAL_ENV": str(settings.paths.venv),
         "PATH": path,
         "PYTHONPATH": python_path,
+        "PYTHONWARNINGS": _python_warnings(),
         "SPARK_CONF_DIR": str(settings.paths.spark_conf),
         # Spark's launcher must run the driver with the lab's interpreter.
         "PYSPARK_PYTHON": str(venv_bin / "python"),
@@ -136,6 +137,17 @@ def lab_environment(settings: LabSettings) -> dict[str, str]:
     }
     env.update(airflow_environment(settings))
     return env
+
+
+# Airflow's `dags` commands import a graph renderer that warns, on stdout, when the
+# optional graphviz package is missing, ahead of `-o json` output. The lab draws no
+# graphs with it (the UI draws its own).
+QUIET_WARNINGS = ("ignore:Could not import graphviz:UserWarning",)
+
+
+def _python_warnings() -> str:
+    filters = [f for f in os.environ.get("PYTHONWARNINGS", "").split(",") if f]
+    return ",".join([*filters, *(f for f in QUIET_WARNINGS if f not in filters)])
 
 
 def child_environment(settings: LabSettings) -> dict[str, str]:
