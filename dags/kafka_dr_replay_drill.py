@@ -22,7 +22,9 @@ retained one to the noted end, exactly once.
 **Report.** Records at risk when the consumer stopped (recovery point), the time the
 replay took to drain (recovery time), lag over time for both jobs.
 
-Scheduled nightly at 02:00 (no catch-up): a standing DR drill.
+Scheduled nightly at 02:00 UTC, a standing DR drill, from the stack's first start:
+the first run is the coming 02:00, never one already past. A night missed while the
+stack was down runs once when it is back (no catch-up beyond that).
 
 **Params.** `rate`, `min_lag_growth`, `timeout_seconds`, and `fault`:
 `drop_delta_commit` deletes the newest commit of the reprocessed table before the
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Param, TaskGroup, dag
+from airflow.sdk import CronTriggerTimetable, Param, TaskGroup, dag
 
 from kafkalab.naming import slug
 from kafkalab.operators.checks import IngestorHealthOperator, RecoveryFiguresOperator
@@ -57,8 +59,10 @@ SPEC = next(spec for spec in load_topic_specs() if spec.name == TOPIC)
 
 @dag(
     dag_id="kafka_dr_replay_drill",
-    schedule="0 2 * * *",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    # No start_date: with one in the past, Airflow makes the last 02:00 the first run,
+    # which would fire the moment the DAG appears unpaused. run_immediately=0 keeps a
+    # stack created at 02:30 from doing the same.
+    schedule=CronTriggerTimetable("0 2 * * *", timezone="UTC", run_immediately=dt.timedelta(0)),
     catchup=False,
     max_active_runs=1,
     tags=["kafkalab", "replay", "disaster-recovery"],

@@ -78,12 +78,14 @@ def make_offset_commit_listener(bootstrap: str, group: str, on_progress: Callabl
                     log.warning("could not commit offsets for group %s: %s", group, exc)
                 behind = (source.metrics or {}).get("maxOffsetsBehindLatest")
                 log.info(
-                    "batch %s: %s rows, %.0f rows/s, end offsets %s, max offsets behind latest %s",
+                    "batch %s: %s rows, %.0f rows/s, end offsets %s, max offsets behind latest %s,"
+                    " phases (ms) %s",
                     progress.batchId,
                     progress.numInputRows,
                     progress.processedRowsPerSecond or 0.0,
                     offsets,
                     behind,
+                    dict(progress.durationMs),
                 )
             if on_progress is not None:
                 on_progress(progress)
@@ -213,6 +215,27 @@ def wait_for_end(
         idle = stop_when_idle is not None and now - last_data >= stop_when_idle
         if idle and not query.status.get("isDataAvailable", False):
             return f"idle for {stop_when_idle:.0f}s"
+
+
+def stop_between_batches(query, timeout: float = 60.0, poll_seconds: float = 0.05) -> bool:
+    """Stop ``query`` while no micro-batch is running; say whether that was possible.
+
+    ``StreamingQuery.stop()`` interrupts the stream thread: landing in the middle of a
+    Delta write, it ended the thread with ``InterruptedException`` and a py4j
+    ``StackOverflowError``. The idempotent writes keep the table right either way;
+    waiting for the trigger in flight keeps the end clean as well. A job that is
+    always busy (batches longer than the trigger interval) is stopped after ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while query.isActive and query.status.get("isTriggerActive", False):
+        if time.monotonic() >= deadline:
+            log.warning("a micro-batch is still running after %.0fs: stopping it", timeout)
+            query.stop()
+            return False
+        time.sleep(poll_seconds)
+    if query.isActive:
+        query.stop()
+    return True
 
 
 def spark_session(app_name: str) -> SparkSession:

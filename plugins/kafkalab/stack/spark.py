@@ -36,6 +36,11 @@ def spark_defaults(settings: LabSettings) -> dict[str, str]:
         "spark.delta.logStore.s3a.impl": "io.delta.storage.S3SingleDriverLogStore",
         # Two cores: Spark's default of 200 shuffle partitions is pure overhead here.
         "spark.sql.shuffle.partitions": "4",
+        # Delta rebuilds a table's snapshot (log replay) after every commit and, for the
+        # idempotent txnAppId/txnVersion check, reads its transactions from that state:
+        # with the default 50 partitions each micro-batch paid ~50 tiny tasks (6-14 s on
+        # two cores) for a log of a few files. Two partitions keep it well under a second.
+        "spark.databricks.delta.snapshotPartitions": "2",
         "spark.driver.memory": "1g",
         "spark.ui.showConsoleProgress": "false",
     }
