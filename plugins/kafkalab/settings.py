@@ -50,6 +50,10 @@ class LabSettings(BaseSettings):
     airflow_port: int = 8080
     airflow_user: str = "admin"
     airflow_parallelism: int = 4
+    # Off on a user's stack, so the nightly DR drill is scheduled from the first start.
+    # `./lab test` (and so CI) turns it on: DAGs the stack creates under the tests stay
+    # paused, and no scheduled run fires while they run.
+    pause_dags_at_creation: bool = False
 
     ingestor_port: int = 8000
     ingestor_url_override: str | None = Field(default=None, alias="KAFKALAB_INGESTOR_URL")

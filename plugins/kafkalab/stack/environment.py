@@ -83,6 +83,9 @@ def connection_uris(settings: LabSettings) -> dict[str, str]:
     }
 
 
+PAUSED_AT_CREATION = "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"
+
+
 def airflow_environment(settings: LabSettings) -> dict[str, str]:
     home = settings.paths.airflow_home
     lab_secrets = airflow_secrets(settings)
@@ -94,9 +97,9 @@ def airflow_environment(settings: LabSettings) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         # The default parallelism pre-forks 32 LocalExecutor workers: too many for 2 cores.
         "AIRFLOW__CORE__PARALLELISM": str(settings.airflow_parallelism),
-        # New DAGs start paused: the nightly DR drill must not fire the moment the stack
-        # first comes up. `./lab run` (or the UI's toggle) unpauses what it runs.
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        # A user's stack schedules the nightly DR drill at once (its first run is the
+        # next 02:00, never the one already past); the tests' stack keeps DAGs paused.
+        PAUSED_AT_CREATION: str(settings.pause_dags_at_creation),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{settings.airflow_user}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(airflow_passwords_file(settings)),

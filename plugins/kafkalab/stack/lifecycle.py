@@ -15,6 +15,7 @@ from kafkalab.kafka_admin import KafkaAdmin
 from kafkalab.settings import LabSettings
 from kafkalab.stack import install
 from kafkalab.stack.environment import (
+    PAUSED_AT_CREATION,
     airflow_environment,
     airflow_passwords_file,
     child_environment,
@@ -82,10 +83,11 @@ class Stack:
     def config_digest(self, service: Service) -> str:
         """What a running service was started with: command and the lab's environment."""
         # The caller's PATH and the like vary between shells: not part of the digest.
-        started_with = {
-            "command": service.command(self.settings),
-            "env": airflow_environment(self.settings),
-        }
+        env = airflow_environment(self.settings)
+        # Read only when a DAG first appears: `./lab test` on a user's stack must not
+        # restart Airflow for it.
+        env.pop(PAUSED_AT_CREATION)
+        started_with = {"command": service.command(self.settings), "env": env}
         if service.config_file is not None:
             started_with["config_file"] = service.config_file(self.settings)
         return hashlib.sha256(json.dumps(started_with, sort_keys=True).encode()).hexdigest()
