@@ -1,23 +1,36 @@
-"""Replay throughput: a Kafka backlog drained into Delta on S3, against kafka-consumer-perf-test.
+"""Replay throughput and micro-batch latency of the streaming consumer, against Kafka's own tool.
 
-    ./lab up && .lab/venv/bin/python bench/replay.py [--events 1000000] [--max-offsets 500000]
+    ./lab up && .lab/venv/bin/python bench/replay.py [--events 1000000] [--max-offsets 200000]
+    .lab/venv/bin/python bench/replay.py --latency [--batches 20] [--batch-rows 2000]
+    .lab/venv/bin/python bench/replay.py --sweep 100000,1000000,3000000
 
 Fills a topic of its own with N generator events (straight to Kafka), then, on the
 same machine and in one run: the streaming consumer drains it (availableNow, from
-earliest) into a new Delta table on the object store, and Kafka's own consumer perf
-test reads the same backlog. Prints one summary line with both rates and their ratio.
-The Spark rate counts from the query's first batch to its last (JVM start excluded).
+earliest, offsets committed to a group) into a new Delta table on the object store,
+and Kafka's own consumer perf test reads the same backlog.
+
+The job's time splits into JVM/session start (launch to first trigger), the first
+batch (class loading, code generation, table creation) and steady state (every later
+batch); the ratio against ``kafka-consumer-perf-test`` uses the steady-state rate, the
+total is printed beside it. ``--latency`` drains the backlog in batches of about
+``--batch-rows`` rows and reports, per batch, trigger to committed Delta version and
+checkpoint (Spark's ``triggerExecution``) with its phases. Prints one human line and
+one JSON line per run.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
@@ -30,6 +43,13 @@ from kafkalab.stack import kafka as kafka_stack
 from kafkalab.stack.environment import child_environment
 
 STREAMING_JOB = REPO_ROOT / "spark_jobs" / "streaming_consumer.py"
+PHASES = ("latestOffset", "queryPlanning", "getBatch", "walCommit", "addBatch", "commitOffsets")
+
+
+def machine() -> dict[str, Any]:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    memory_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
+    return {"cores": os.cpu_count(), "memory_gib": round(memory_kib / 2**20, 1)}
 
 
 def consumer_perf_test_rate(settings, topic: str, messages: int) -> float:
@@ -60,79 +80,188 @@ def consumer_perf_test_rate(settings, topic: str, messages: int) -> float:
     return float(values[header.index("fetch.nMsg.sec")])
 
 
+def fill_topic(settings, topic: str, events: int, partitions: int) -> None:
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[
+        topic
+    ].result()
+    print(f"filling {topic} with {events} events...", file=sys.stderr)
+    backlog = run_generator(
+        GeneratorConfig(
+            target="kafka",
+            bootstrap=settings.kafka_bootstrap,
+            count=events,
+            financial_share=1.0,
+            topics={"financial": topic},
+            progress_every=10,
+        ),
+        progress=print_progress,
+    )
+    if backlog.acknowledged != events:
+        raise RuntimeError(f"backlog incomplete: {backlog.line()}")
+
+
+def drain(settings, topic: str, output: str, max_offsets: int) -> tuple[dict, float]:
+    """Run the streaming job over the whole backlog; its summary and when it was launched."""
+    print("Spark streaming consumer (availableNow) -> Delta...", file=sys.stderr)
+    launched = time.time()
+    job = subprocess.run(
+        [
+            str(settings.paths.venv / "bin" / "spark-submit"),
+            str(STREAMING_JOB),
+            topic,
+            settings.kafka_bootstrap,
+            output,
+            "--stream",
+            "financial",
+            "--trigger",
+            "availableNow",
+            "--max-offsets-per-trigger",
+            str(max_offsets),
+            "--consumer-group",
+            f"bench-{topic}",
+        ],
+        env=child_environment(settings),
+        capture_output=True,
+        text=True,
+    )
+    outcomes = [json.loads(line) for line in job.stdout.splitlines() if line.startswith("{")]
+    if job.returncode != 0 or not outcomes:
+        raise RuntimeError(f"the streaming job failed:\n{job.stderr[-3000:]}")
+    return outcomes[-1], launched
+
+
+def split_phases(outcome: dict, launched: float) -> dict[str, Any]:
+    """JVM start, first batch, steady state, from the job's per-batch progress."""
+    batches = [b for b in outcome["batches"] if b["rows"] > 0]
+    if not batches:
+        raise RuntimeError("the streaming job read no rows")
+    first, steady = batches[0], batches[1:]
+    first_start = dt.datetime.fromisoformat(first["started"].replace("Z", "+00:00")).timestamp()
+    steady_rows = sum(b["rows"] for b in steady)
+    steady_seconds = sum(b["duration_ms"]["triggerExecution"] for b in steady) / 1000
+    total_seconds = sum(b["duration_ms"]["triggerExecution"] for b in batches) / 1000
+    return {
+        "jvm_start_s": round(first_start - launched, 2),
+        "first_batch_s": round(first["duration_ms"]["triggerExecution"] / 1000, 2),
+        "first_batch_rows": first["rows"],
+        "steady_batches": len(steady),
+        "steady_rows": steady_rows,
+        "steady_s": round(steady_seconds, 2),
+        "steady_rows_per_s": round(steady_rows / steady_seconds, 1) if steady_seconds else None,
+        "total_rows": sum(b["rows"] for b in batches),
+        "total_s": round(total_seconds, 2),
+        "total_rows_per_s": round(sum(b["rows"] for b in batches) / total_seconds, 1),
+    }
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def latency_figures(outcome: dict) -> dict[str, Any]:
+    """Per-batch trigger-to-commit time after the first batch, with Spark's phase medians."""
+    batches = [b for b in outcome["batches"] if b["rows"] > 0][1:]
+    if not batches:
+        raise RuntimeError("no batch after the first: raise --batches")
+    seconds = [b["duration_ms"]["triggerExecution"] / 1000 for b in batches]
+    return {
+        "batches": len(batches),
+        "rows_per_batch_median": statistics.median(b["rows"] for b in batches),
+        "batch_s_median": round(statistics.median(seconds), 2),
+        "batch_s_p99": round(percentile(seconds, 0.99), 2),
+        "batch_s_max": round(max(seconds), 2),
+        "phase_ms_median": {
+            phase: statistics.median(b["duration_ms"].get(phase, 0) for b in batches)
+            for phase in PHASES
+        },
+    }
+
+
+def run_once(settings, args, events: int, latency: bool) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:8]
+    topic = f"bench_replay_{tag}"
+    output = f"s3a://{settings.raw_bucket}/bench/replay_{tag}"
+    max_offsets = args.batch_rows if latency else args.max_offsets
+    try:
+        fill_topic(settings, topic, events, args.partitions)
+        outcome, launched = drain(settings, topic, output, max_offsets)
+        rows = delta_row_count(settings, output)
+        if rows != events:
+            raise RuntimeError(f"the Delta table has {rows} rows, expected {events}")
+        result: dict[str, Any] = {
+            "bench": "replay-latency" if latency else "replay",
+            "events": events,
+            "partitions": args.partitions,
+            "max_offsets_per_trigger": max_offsets,
+            "machine": machine(),
+            "spark": split_phases(outcome, launched),
+        }
+        if latency:
+            result["latency"] = latency_figures(outcome)
+        else:
+            print("kafka-consumer-perf-test...", file=sys.stderr)
+            perf_rate = consumer_perf_test_rate(settings, topic, events)
+            result["kafka_consumer_perf_test_msgs_per_s"] = round(perf_rate, 1)
+            result["ratio_steady"] = round(result["spark"]["steady_rows_per_s"] / perf_rate, 4)
+            result["ratio_total"] = round(result["spark"]["total_rows_per_s"] / perf_rate, 4)
+        return result
+    finally:
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
+
+
+def human_line(result: dict[str, Any]) -> str:
+    spark, where = result["spark"], result["machine"]
+    machine_text = f"{where['cores']} cores, {where['memory_gib']} GiB"
+    if "latency" in result:
+        lat = result["latency"]
+        return (
+            f"replay --latency: {lat['batches']} batches of ~{lat['rows_per_batch_median']:.0f}"
+            f" rows, trigger->commit median {lat['batch_s_median']}s, p99 {lat['batch_s_p99']}s,"
+            f" max {lat['batch_s_max']}s; phase medians (ms) {lat['phase_ms_median']};"
+            f" JVM start {spark['jvm_start_s']}s, first batch {spark['first_batch_s']}s;"
+            f" {machine_text}"
+        )
+    return (
+        f"replay: spark->delta steady {spark['steady_rows_per_s']:,.0f} ev/s"
+        f" ({spark['steady_rows']} rows in {spark['steady_s']}s), total"
+        f" {spark['total_rows_per_s']:,.0f} ev/s; JVM start {spark['jvm_start_s']}s, first batch"
+        f" {spark['first_batch_s']}s ({spark['first_batch_rows']} rows);"
+        f" kafka-consumer-perf-test {result['kafka_consumer_perf_test_msgs_per_s']:,.0f} msg/s;"
+        f" ratio {result['ratio_steady']:.3f} steady ({result['ratio_total']:.3f} total);"
+        f" maxOffsetsPerTrigger {result['max_offsets_per_trigger']}, {result['partitions']}"
+        f" partitions, {machine_text}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument(
-        "--max-offsets", type=int, default=500_000, help="maxOffsetsPerTrigger of the Spark job"
+        "--max-offsets", type=int, default=200_000, help="maxOffsetsPerTrigger of the Spark job"
     )
     parser.add_argument("--partitions", type=int, default=3)
-    args = parser.parse_args()
-
-    settings = get_settings()
-    tag = uuid.uuid4().hex[:8]
-    topic = f"bench_replay_{tag}"
-    output = f"s3a://{settings.raw_bucket}/bench/replay_{tag}"
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=args.partitions, replication_factor=1)])[
-        topic
-    ].result()
-    try:
-        print(f"filling {topic} with {args.events} events...", file=sys.stderr)
-        backlog = run_generator(
-            GeneratorConfig(
-                target="kafka",
-                bootstrap=settings.kafka_bootstrap,
-                count=args.events,
-                financial_share=1.0,
-                topics={"financial": topic},
-                progress_every=10,
-            ),
-            progress=print_progress,
-        )
-        if backlog.acknowledged != args.events:
-            raise RuntimeError(f"backlog incomplete: {backlog.line()}")
-
-        print("Spark streaming consumer (availableNow) -> Delta...", file=sys.stderr)
-        job = subprocess.run(
-            [
-                str(settings.paths.venv / "bin" / "spark-submit"),
-                str(STREAMING_JOB),
-                topic,
-                settings.kafka_bootstrap,
-                output,
-                "--stream",
-                "financial",
-                "--trigger",
-                "availableNow",
-                "--max-offsets-per-trigger",
-                str(args.max_offsets),
-            ],
-            env=child_environment(settings),
-            capture_output=True,
-            text=True,
-        )
-        outcomes = [json.loads(line) for line in job.stdout.splitlines() if line.startswith("{")]
-        if job.returncode != 0 or not outcomes:
-            raise RuntimeError(f"the streaming job failed:\n{job.stderr[-3000:]}")
-        outcome = outcomes[-1]
-        rows = delta_row_count(settings, output)
-        if rows != args.events:
-            raise RuntimeError(f"the Delta table has {rows} rows, expected {args.events}")
-        spark_seconds = outcome["processing_seconds"]
-        spark_rate = outcome["rows_read"] / spark_seconds
-
-        print("kafka-consumer-perf-test...", file=sys.stderr)
-        perf_rate = consumer_perf_test_rate(settings, topic, args.events)
-    finally:
-        admin.delete_topics([topic])
-
-    print(
-        f"replay: spark->delta {spark_rate:,.0f} ev/s ({rows} rows in {spark_seconds:.1f}s, "
-        f"maxOffsetsPerTrigger {args.max_offsets}), kafka-consumer-perf-test "
-        f"{perf_rate:,.0f} msg/s, ratio {spark_rate / perf_rate:.3f}; "
-        f"{args.partitions} partitions, {os.cpu_count()} cores"
+    parser.add_argument("--latency", action="store_true", help="measure per-batch latency")
+    parser.add_argument("--batches", type=int, default=20, help="with --latency")
+    parser.add_argument("--batch-rows", type=int, default=2000, help="with --latency")
+    parser.add_argument(
+        "--sweep", help="comma-separated backlog sizes, e.g. 100000,1000000,3000000"
     )
+    args = parser.parse_args()
+    settings = get_settings()
+
+    if args.latency:
+        runs = [run_once(settings, args, args.batches * args.batch_rows + 1, latency=True)]
+    elif args.sweep:
+        runs = [
+            run_once(settings, args, int(size), latency=False) for size in args.sweep.split(",")
+        ]
+    else:
+        runs = [run_once(settings, args, args.events, latency=False)]
+    for result in runs:
+        print(human_line(result))
+        print(json.dumps(result))
     return 0
 
 

@@ -181,6 +181,17 @@ def main(argv: list[str] | None = None) -> int:
                     p["durationMs"].get("triggerExecution", 0) for p in progress
                 )
                 / 1000,
+                # Per batch, for the benchmarks: rows, Spark's phase durations and when
+                # the trigger started (so start-up, first batch and steady state separate).
+                "batches": [
+                    {
+                        "batch": p["batchId"],
+                        "rows": p["numInputRows"],
+                        "started": p["timestamp"],
+                        "duration_ms": p["durationMs"],
+                    }
+                    for p in progress
+                ],
                 "output_path": output,
                 "quarantine_path": quarantine,
                 "error": str(exception) if exception else None,
