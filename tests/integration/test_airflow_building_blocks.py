@@ -325,6 +325,40 @@ def test_reconcile_passes_exactly_once_and_names_missing_offsets(landed) -> None
     assert f"does not hold {name} exactly once" in str(failure.value)
 
 
+def test_reconcile_fails_on_rows_outside_the_range_and_checks_ids_against_kafka(landed) -> None:
+    name, output, end = landed
+    ends = {int(p): o for p, o in end["topics"][name].items()}
+    # Each partition's first 2 and last 3 rows fall outside a range cut short at both ends.
+    narrower = {p: o - 3 for p, o in ends.items()}
+    with pytest.raises(AirflowFailException) as failure:
+        DeltaReconcileOperator(
+            task_id="r",
+            path=output,
+            topic=name,
+            from_offsets={p: 2 for p in ends},
+            to_offsets=narrower,
+            id_column="transaction_id",
+        ).execute(CONTEXT)
+    message = str(failure.value)
+    for p, o in sorted(ends.items()):
+        assert (
+            f"partition {p}, expected offsets [2, {o - 3}): 2 rows before the range "
+            f"(offsets 0-1); 3 rows after the range (offsets {o - 3}-{o - 1})"
+        ) in message, message
+    # Still streaming, the rows after the range are later records; the ids are Kafka's.
+    summary = DeltaReconcileOperator(
+        task_id="r",
+        path=output,
+        topic=name,
+        from_offsets={p: 0 for p in ends},
+        to_offsets=narrower,
+        id_column="transaction_id",
+        later_records_allowed=True,
+    ).execute(CONTEXT)
+    assert summary["ok"] and summary["ids_checked"] and summary["later_tolerated"] == 9
+    assert (summary["wrong_ids"], summary["missing_ids"], summary["repeated_ids"]) == (0, 0, 0)
+
+
 def test_a_background_streaming_job_pauses_lags_resumes_and_drains(settings, topic) -> None:
     produce_transactions(settings, topic, 200, run_id=topic)
     output = f"s3a://{settings.raw_bucket}/tests/background/{topic}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,8 +12,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from kafkalab.delta_tables import DeltaTableMissing, read_delta
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.hooks.object_store import ObjectStoreHook
-from kafkalab.offsets import offsets_for
-from kafkalab.reconcile import reconcile_offsets, sequence_digest
+from kafkalab.offsets import offsets_for, read_between
+from kafkalab.reconcile import reconcile_records, sequence_digest
 
 
 class DeltaReconcileOperator(BaseOperator):
@@ -20,8 +21,15 @@ class DeltaReconcileOperator(BaseOperator):
 
     ``from_offsets`` defaults to the earliest offsets Kafka retains. Rows of the
     quarantine table (``quarantine_path``) count too: a quarantined record was consumed.
-    With ``id_column``, returns per-partition digests of the (offset, id) sequence, to
-    compare with what consumer groups saw.
+    A row outside the ranges fails the check (before or after a range, or on a partition
+    the ranges do not name), except after the range with ``later_records_allowed`` (the
+    job was still consuming when ``to_offsets`` was taken) and before it when the range
+    starts at Kafka's earliest offsets (rows of records retention has since deleted).
+
+    With ``id_column``, ids are checked as well as offsets: the records of the ranges
+    are read back from Kafka, and each row must carry the event id of Kafka's record at
+    its offset, with no id at two offsets. Then returns per-partition digests of the
+    (offset, id) sequence too, to compare with what consumer groups saw.
     """
 
     template_fields: Sequence[str] = (
@@ -42,6 +50,7 @@ class DeltaReconcileOperator(BaseOperator):
         from_offsets: dict | None = None,
         quarantine_path: str | None = None,
         id_column: str | None = None,
+        later_records_allowed: bool = False,
         object_store_conn_id: str = "lab_object_store",
         kafka_config_id: str = "kafka_default",
         **kwargs: Any,
@@ -53,6 +62,7 @@ class DeltaReconcileOperator(BaseOperator):
         self.from_offsets = from_offsets
         self.quarantine_path = quarantine_path
         self.id_column = id_column
+        self.later_records_allowed = later_records_allowed
         self.object_store_conn_id = object_store_conn_id
         self.kafka_config_id = kafka_config_id
 
@@ -73,9 +83,33 @@ class DeltaReconcileOperator(BaseOperator):
         table = table.filter(pc.equal(table["kafka_topic"], self.topic))
         return table.to_pylist()
 
+    def _kafka_ids(
+        self, from_offsets: dict[int, int], to_offsets: dict[int, int]
+    ) -> dict[tuple[int, int], str | None]:
+        """(partition, offset) -> the ``id_column`` field of Kafka's record there (None if
+        the record is not a JSON event: the Spark job quarantines those)."""
+        bootstrap = LabKafkaHook(self.kafka_config_id).bootstrap_servers
+        ids: dict[tuple[int, int], str | None] = {}
+        try:
+            for record in read_between(bootstrap, self.topic, from_offsets, to_offsets):
+                try:
+                    event = json.loads(record.value) if record.value is not None else None
+                except ValueError:
+                    event = None
+                ids[(record.partition, record.offset)] = (
+                    event.get(self.id_column) if isinstance(event, dict) else None
+                )
+        except TimeoutError as exc:
+            raise AirflowFailException(
+                f"cannot read the expected ranges of {self.topic} back from Kafka to check "
+                f"the event ids ({exc}). Are `to_offsets` beyond the end of the log?"
+            ) from exc
+        return ids
+
     def execute(self, context: Context) -> dict[str, Any]:
         to_offsets = offsets_for(self.topic, self.to_offsets) or {}
         from_offsets = offsets_for(self.topic, self.from_offsets)
+        from_earliest = from_offsets is None
         if from_offsets is None:
             from_offsets = (
                 LabKafkaHook(self.kafka_config_id).lab_admin().earliest_offsets(self.topic)
@@ -89,8 +123,26 @@ class DeltaReconcileOperator(BaseOperator):
         )
         if self.quarantine_path:
             rows += self._rows(store, self.quarantine_path, columns, required=False)
-        result = reconcile_offsets(
-            self.topic, ((r["kafka_partition"], r["kafka_offset"]) for r in rows), expected
+        kafka_ids = None
+        if self.id_column:
+            kafka_ids = self._kafka_ids(
+                {p: low for p, (low, _) in expected.items()},
+                {p: high for p, (_, high) in expected.items()},
+            )
+        result = reconcile_records(
+            self.topic,
+            (
+                (
+                    r["kafka_partition"],
+                    r["kafka_offset"],
+                    r.get(self.id_column) if self.id_column else None,
+                )
+                for r in rows
+            ),
+            expected,
+            kafka_ids=kafka_ids,
+            earlier_allowed=from_earliest,
+            later_allowed=self.later_records_allowed,
         )
         summary = result.summary()
         if self.id_column:
