@@ -36,7 +36,9 @@ RUN set -eux; \
 
 COPY . /opt/kafkalab
 
-ENV PYTHONPATH=/opt/kafkalab/plugins:/opt/kafkalab \
+RUN pip install --no-deps -e /opt/kafkalab
+
+ENV PYTHONPATH=/opt/kafkalab \
     AIRFLOW_HOME=/opt/airflow \
     KAFKALAB_HOME=/var/lib/kafkalab \
     SPARK_CONF_DIR=/var/lib/kafkalab/conf/spark

@@ -20,9 +20,6 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
 import httpx
 from confluent_kafka.admin import AdminClient, NewTopic

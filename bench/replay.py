@@ -32,8 +32,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
-
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafkalab.delta_tables import delta_row_count

@@ -11,9 +11,6 @@ Ends with a summary: sent, acknowledged, rejected and unacknowledged events per 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
 from kafkalab.generator.cli import main
 

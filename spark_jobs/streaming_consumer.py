@@ -28,9 +28,6 @@ import logging
 import signal
 import sys
 import threading
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
 from kafkalab.schemas import STREAMS, stream_for_topic
 from kafkalab.spark_streaming import (

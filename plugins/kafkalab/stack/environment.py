@@ -123,15 +123,10 @@ def lab_environment(settings: LabSettings) -> dict[str, str]:
     path = os.environ.get("PATH", "")
     if str(venv_bin) not in path.split(os.pathsep):
         path = os.pathsep.join([str(venv_bin), path])
-    python_path = os.environ.get("PYTHONPATH", "")
-    plugins = str(REPO_ROOT / "plugins")
-    if plugins not in python_path.split(os.pathsep):
-        python_path = os.pathsep.join(p for p in [plugins, python_path] if p)
     env = {
         "KAFKALAB_HOME": str(settings.home),
         "VIRTUAL_ENV": str(settings.paths.venv),
         "PATH": path,
-        "PYTHONPATH": python_path,
         "PYTHONWARNINGS": _python_warnings(),
         "SPARK_CONF_DIR": str(settings.paths.spark_conf),
         # Spark's launcher must run the driver with the lab's interpreter.
