@@ -34,6 +34,8 @@ from kafkalab.stack.spark import render_spark_defaults
 from kafkalab.topics import load_topic_specs
 
 Progress = Callable[[str], None]
+# What the services that depend on another (Airflow's) need healthy before they start.
+PREREQUISITES = ("kafka", "s3")
 
 
 def _quiet(message: str) -> None:
@@ -125,7 +127,7 @@ class Stack:
             health = service.health(self.settings)
             if health.healthy:
                 return health
-            time.sleep(1.0)
+            time.sleep(0.5)
         raise ServiceError(
             describe_failure(
                 self.registry,
@@ -137,17 +139,28 @@ class Stack:
     def up(self) -> None:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.install()
-        started = []
+        started: list[Service] = []
+        healthy: set[str] = set()
+
+        def ensure_healthy(name: str) -> None:
+            if name not in healthy:
+                self.wait_healthy(self.service(name))
+                healthy.add(name)
+
         for service in self.services:
+            if service.depends_on:
+                # Airflow's scheduler, dag-processor and triggerer report their health
+                # through the api-server, and the scheduler may run a task (which needs
+                # Kafka and S3) the moment it starts. Everything before them starts at
+                # once: the broker's JVM, the object store, the ingestor and the
+                # api-server warm up side by side instead of one after the other.
+                for name in (*PREREQUISITES, *service.depends_on):
+                    ensure_healthy(name)
             if self.start(service):
                 self.progress(f"started {service.name}")
                 started.append(service)
-            # Kafka and S3 must be healthy before Airflow; Airflow's components all
-            # report through the api-server, which has to answer first.
-            if service.name in ("kafka", "s3", "ingestor", "airflow-api-server"):
-                self.wait_healthy(service)
         for service in started:
-            self.wait_healthy(service)
+            ensure_healthy(service.name)
             self.progress(f"{service.name} healthy")
         self.bootstrap()
 
