@@ -7,12 +7,15 @@ the runs small; the exercise logic is the same.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 
 import pytest
+from airflow.models import DagBag
 
 from kafkalab.airflow_api import AirflowApi
+from tests.dags.trigger_rules import SKIPPED, fault_tasks, simulate_run
 from tests.helpers import REPO_ROOT, lab
 
 SMALL = {
@@ -32,29 +35,45 @@ SMALL = {
     },
     "kafka_repartition_scaling": {"rate": 500, "load_seconds": 8, "timeout_seconds": 180},
 }
-# (DAG, fault, extra params, what the failure must say). A frozen Spark job falls behind
-# by the financial half of the rate (50/s): past the 1000 threshold within the 30 s hold.
+# (DAG, fault, extra params, the check that must fail, what its failure must say). A
+# frozen Spark job falls behind by the financial half of the rate (50/s): past the 1000
+# threshold within the 30 s hold.
 SABOTAGE = [
-    ("kafka_ingest_basic", "duplicate_records", {}, "events published more than once"),
+    (
+        "kafka_ingest_basic",
+        "duplicate_records",
+        {},
+        "verify.records_exactly_once",
+        "events published more than once",
+    ),
     (
         "kafka_fanout_consumer_groups",
         "freeze_spark",
         {"hold_seconds": 30, "timeout_seconds": 90},
+        "fan_out.spark_lag_stays_low",
         "expected total lag to stay at most 1000",
     ),
     (
         "kafka_fanout_consumer_groups",
         "consumer_stopped_early",
         {},
+        "verify.groups_received_everything",
         "not every group received every message",
     ),
     (
         "kafka_dr_replay_drill",
         "drop_delta_commit",
         {},
+        "verify.reprocessed_exactly_once",
         "does not hold raw_financial_transactions exactly once",
     ),
-    ("kafka_repartition_scaling", "recreate_topic", {}, "has 3 partitions, expected 6"),
+    (
+        "kafka_repartition_scaling",
+        "recreate_topic",
+        {},
+        "increase_partitions.describe_shows_new_count",
+        "has 3 partitions, expected 6",
+    ),
 ]
 
 
@@ -63,37 +82,93 @@ def api(settings) -> AirflowApi:
     return AirflowApi(settings)
 
 
-def dags_test(api: AirflowApi, dag_id: str, conf: dict) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def dagbag() -> DagBag:
+    return DagBag(dag_folder=str(REPO_ROOT / "dags"))
+
+
+def dags_test(
+    api: AirflowApi, dag_id: str, conf: dict
+) -> tuple[subprocess.CompletedProcess, dict[str, str | None]]:
+    """Run the DAG with `airflow dags test`; its output and the task states of its run."""
     api.wait_for_dag(dag_id)
     # Paused, the running scheduler leaves the test's run alone: `dags test` executes
     # every task itself, and two executors on one run would trip over each other.
     api.client.patch(f"{api.base}/dags/{dag_id}", json={"is_paused": True})
-    return subprocess.run(
+    started = dt.datetime.now(dt.UTC)
+    result = subprocess.run(
         [str(REPO_ROOT / "lab"), "airflow", "dags", "test", dag_id, "-c", json.dumps(conf)],
         capture_output=True,
         text=True,
         timeout=1800,
     )
+    return result, run_task_states(api, dag_id, conf, started)
+
+
+def run_task_states(
+    api: AirflowApi, dag_id: str, conf: dict, started: dt.datetime
+) -> dict[str, str | None]:
+    """The task states of the `dags test` run: the newest run since ``started`` with ``conf``."""
+    runs = api._get(f"/dags/{dag_id}/dagRuns", order_by="-run_after", limit=10)["dag_runs"]
+    for run in runs:
+        run_after = dt.datetime.fromisoformat(run["run_after"].replace("Z", "+00:00"))
+        if run_after >= started - dt.timedelta(seconds=5) and run.get("conf") == conf:
+            return api.task_states(dag_id, run["dag_run_id"])
+    raise AssertionError(
+        f"no run of {dag_id} with conf {conf} since {started:%H:%M:%S}; newest runs: "
+        f"{[(r['dag_run_id'], r.get('conf')) for r in runs[:3]]}"
+    )
+
+
+def state_mismatches(states: dict[str, str | None], expected: dict[str, str]) -> list[str]:
+    """``task: seen (expected ...)`` for every task whose state is not the expected one."""
+    return [
+        f"{task}: {states.get(task, 'absent')} (expected {want})"
+        for task, want in sorted(expected.items())
+        if states.get(task) != want
+    ]
 
 
 @pytest.mark.parametrize("dag_id", list(SMALL))
-def test_exercise_passes(api, dag_id: str) -> None:
-    result = dags_test(api, dag_id, SMALL[dag_id])
+def test_exercise_passes(api, dagbag, dag_id: str) -> None:
+    result, states = dags_test(api, dag_id, SMALL[dag_id])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "state=success" in output
+    # The exit code says the run ended green; the states say every check ran to say so.
+    # Expected: every task succeeded, but the fault tasks, which skip themselves.
+    expected = simulate_run(dagbag.get_dag(dag_id), "none")
+    wrong = state_mismatches(states, expected)
+    assert not wrong, (
+        f"{dag_id} ended green, but not every check ran and passed (a skipped check proved "
+        "nothing; see the trigger rules of the tasks named):\n  " + "\n  ".join(wrong)
+    )
 
 
 @pytest.mark.parametrize(
-    ("dag_id", "fault", "extra", "message"), SABOTAGE, ids=[f"{d}-{f}" for d, f, _, _ in SABOTAGE]
+    ("dag_id", "fault", "extra", "check", "message"),
+    SABOTAGE,
+    ids=[f"{d}-{f}" for d, f, *_ in SABOTAGE],
 )
 def test_sabotaged_exercise_fails_naming_the_damage(
-    api, dag_id: str, fault: str, extra: dict, message: str
+    api, dagbag, dag_id: str, fault: str, extra: dict, check: str, message: str
 ) -> None:
-    result = dags_test(api, dag_id, {**SMALL[dag_id], **extra, "fault": fault})
+    result, states = dags_test(api, dag_id, {**SMALL[dag_id], **extra, "fault": fault})
     output = result.stdout + result.stderr
     assert result.returncode != 0, f"{dag_id} passed although {fault} broke it"
     assert message in output, output[-6000:]
+    # The right check failed, because the fault really ran, and no check was skipped.
+    faults = fault_tasks(dagbag.get_dag(dag_id))
+    selected = next(task for task, injects in faults.items() if injects == fault)
+    expected = {selected: "success", check: "failed", "report": "failed"}
+    expected |= {task: SKIPPED for task, injects in faults.items() if injects != fault}
+    wrong = state_mismatches(states, expected)
+    wrong += [
+        f"{task}: skipped (only fault tasks that were not selected may skip)"
+        for task, state in sorted(states.items())
+        if state == SKIPPED and task not in expected
+    ]
+    assert not wrong, f"{dag_id} with fault={fault}:\n  " + "\n  ".join(wrong)
 
 
 def test_readme_quickstart_runs_the_ingest_exercise_through_the_rest_api() -> None:
