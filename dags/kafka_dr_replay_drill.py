@@ -193,8 +193,9 @@ def kafka_dr_replay_drill():
             trigger_rule="none_failed",
         )
         # stop_replay runs whatever happened (all_done), so the replay's own outcome is
-        # wired in too: a replay that did not drain stops the fault and the check.
-        drained >> fault >> reconciled
+        # wired in too: a replay that did not drain stops the fault and the check. The
+        # fault waits for the stop as well, so no later commit can follow the dropped one.
+        [drained, stop_replay] >> fault >> reconciled
         RecoveryFiguresOperator(
             task_id="recovery_figures",
             topic=TOPIC,

@@ -217,25 +217,32 @@ def wait_for_end(
             return f"idle for {stop_when_idle:.0f}s"
 
 
-def stop_between_batches(query, timeout: float = 60.0, poll_seconds: float = 0.05) -> bool:
-    """Stop ``query`` while no micro-batch is running; say whether that was possible.
+def stop_between_batches(query, timeout: float = 30.0, poll_seconds: float = 0.1) -> bool:
+    """Stop ``query`` once the micro-batch in flight, if any, has finished; say whether it had.
 
     ``StreamingQuery.stop()`` interrupts the stream thread: landing in the middle of a
     Delta write, it ended the thread with ``InterruptedException`` and a py4j
     ``StackOverflowError``. The idempotent writes keep the table right either way;
-    waiting for the trigger in flight keeps the end clean as well. A job that is
-    always busy (batches longer than the trigger interval) is stopped after ``timeout``.
+    waiting for the batch in flight keeps the end clean as well. A job that is behind
+    starts its next trigger at once, so "no trigger active" may never be seen: a newer
+    finished batch in the progress counts as the end of the one in flight.
     """
     deadline = time.monotonic() + timeout
+    last = query.lastProgress
+    in_flight_after = last["batchId"] if last else -1
+    finished = True
     while query.isActive and query.status.get("isTriggerActive", False):
+        latest = query.lastProgress
+        if latest and latest["batchId"] > in_flight_after:
+            break
         if time.monotonic() >= deadline:
             log.warning("a micro-batch is still running after %.0fs: stopping it", timeout)
-            query.stop()
-            return False
+            finished = False
+            break
         time.sleep(poll_seconds)
     if query.isActive:
         query.stop()
-    return True
+    return finished
 
 
 def spark_session(app_name: str) -> SparkSession:

@@ -10,7 +10,9 @@ from kafkalab.stack.environment import PAUSED_AT_CREATION, airflow_environment
 from kafkalab.stack.lifecycle import Stack
 
 
-def test_a_users_stack_creates_dags_unpaused(tmp_path) -> None:
+def test_a_users_stack_creates_dags_unpaused(tmp_path, monkeypatch) -> None:
+    # `./lab test` sets the variable for everything it runs, this test included.
+    monkeypatch.delenv(cli.PAUSE_DAGS_VARIABLE, raising=False)
     assert airflow_environment(LabSettings(home=tmp_path))[PAUSED_AT_CREATION] == "False"
 
 

@@ -100,17 +100,21 @@ def drop_latest_delta_commit(path: str) -> dict[str, Any]:
     bucket, _, prefix = to_delta_rs_uri(path).removeprefix("s3://").partition("/")
     client = ObjectStoreHook().get_conn().client()
     log_prefix = f"{prefix.rstrip('/')}/_delta_log/"
-    commits = sorted(
-        o.object_name
-        for o in client.list_objects(bucket, prefix=log_prefix)
-        if o.object_name.endswith(".json")
-    )
+    log_files = [o.object_name for o in client.list_objects(bucket, prefix=log_prefix)]
+    commits = sorted(name for name in log_files if name.endswith(".json"))
     if not commits:
         raise RuntimeError(f"no Delta commits under s3://{bucket}/{log_prefix}")
     newest = commits[-1]
+    version = newest.removesuffix(".json")
     # Delta writers leave a checksum file per commit; without its commit it would make
     # readers refuse the whole table instead of seeing the table one version earlier.
-    removed = [newest, newest.removesuffix(".json") + ".crc"]
+    removed = [newest, f"{version}.crc"]
+    # Every tenth commit also gets a checkpoint holding the whole table's state: left in
+    # place, readers would start from it and the dropped commit's rows would still be
+    # there. Without it (and the pointer to it) they replay the earlier log instead.
+    checkpoints = [name for name in log_files if name.startswith(f"{version}.checkpoint")]
+    if checkpoints:
+        removed += [*checkpoints, f"{log_prefix}_last_checkpoint"]
     for name in removed:
         client.remove_object(bucket, name)
     return {"path": path, "removed": removed}
