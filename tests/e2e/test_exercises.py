@@ -94,15 +94,21 @@ def dags_test(
     api.wait_for_dag(dag_id)
     # Paused, the running scheduler leaves the test's run alone: `dags test` executes
     # every task itself, and two executors on one run would trip over each other.
+    was_paused = api._get(f"/dags/{dag_id}")["is_paused"]
     api.client.patch(f"{api.base}/dags/{dag_id}", json={"is_paused": True})
     started = dt.datetime.now(dt.UTC)
-    result = subprocess.run(
-        [str(REPO_ROOT / "lab"), "airflow", "dags", "test", dag_id, "-c", json.dumps(conf)],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    return result, run_task_states(api, dag_id, conf, started)
+    try:
+        result = subprocess.run(
+            [str(REPO_ROOT / "lab"), "airflow", "dags", "test", dag_id, "-c", json.dumps(conf)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        return result, run_task_states(api, dag_id, conf, started)
+    finally:
+        # On a user's stack the nightly drill is scheduled: leave it as it was found.
+        if not was_paused:
+            api.client.patch(f"{api.base}/dags/{dag_id}", json={"is_paused": False})
 
 
 def run_task_states(
