@@ -38,8 +38,7 @@ COPY . /opt/kafkalab
 
 RUN pip install --no-deps -e /opt/kafkalab
 
-ENV PYTHONPATH=/opt/kafkalab \
-    AIRFLOW_HOME=/opt/airflow \
+ENV AIRFLOW_HOME=/opt/airflow \
     KAFKALAB_HOME=/var/lib/kafkalab \
     SPARK_CONF_DIR=/var/lib/kafkalab/conf/spark
 

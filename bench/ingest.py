@@ -26,9 +26,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafkalab.generator.events import EventFactory
 from kafkalab.generator.runner import GeneratorConfig, run_generator
+from kafkalab.lab.stack import kafka as kafka_stack
+from kafkalab.lab.stack.environment import child_environment
 from kafkalab.settings import REPO_ROOT, get_settings
-from kafkalab.stack import kafka as kafka_stack
-from kafkalab.stack.environment import child_environment
 
 PRODUCER_PROPS = {
     "acks": "all",
@@ -106,7 +106,7 @@ def main() -> int:
     ingestor = subprocess.Popen(
         [
             str(settings.paths.venv / "bin" / "uvicorn"),
-            "generators.ingestor.app:app",
+            "kafkalab.ingestor.app:app",
             "--app-dir",
             str(REPO_ROOT),
             "--host",

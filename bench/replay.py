@@ -34,11 +34,11 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kafkalab.delta_tables import delta_row_count
 from kafkalab.generator.runner import GeneratorConfig, print_progress, run_generator
+from kafkalab.lab.stack import kafka as kafka_stack
+from kafkalab.lab.stack.environment import child_environment
+from kafkalab.lake.delta import delta_row_count
 from kafkalab.settings import REPO_ROOT, get_settings
-from kafkalab.stack import kafka as kafka_stack
-from kafkalab.stack.environment import child_environment
 
 STREAMING_JOB = REPO_ROOT / "spark_jobs" / "streaming_consumer.py"
 PHASES = ("latestOffset", "queryPlanning", "getBatch", "walCommit", "addBatch", "commitOffsets")

@@ -37,7 +37,8 @@ import datetime as dt
 
 from airflow.sdk import CronTriggerTimetable, Param, TaskGroup, dag
 
-from kafkalab.naming import slug
+from kafkalab.domain.naming import slug
+from kafkalab.domain.topics import load_topic_specs
 from kafkalab.operators.checks import IngestorHealthOperator, RecoveryFiguresOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
 from kafkalab.operators.faults import FaultOperator, drop_latest_delta_commit
@@ -51,7 +52,6 @@ from kafkalab.operators.spark import (
 )
 from kafkalab.operators.topics import EnsureTopicOperator
 from kafkalab.sensors.lag import ConsumerLagSensor
-from kafkalab.topics import load_topic_specs
 
 TOPIC = "raw_financial_transactions"
 SPEC = next(spec for spec in load_topic_specs() if spec.name == TOPIC)

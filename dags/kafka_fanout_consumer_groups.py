@@ -37,7 +37,8 @@ import datetime as dt
 
 from airflow.sdk import Param, TaskGroup, dag
 
-from kafkalab.naming import slug
+from kafkalab.domain.naming import slug
+from kafkalab.domain.topics import load_topic_specs
 from kafkalab.operators.checks import (
     CompareSequencesOperator,
     GroupsCaughtUpOperator,
@@ -53,7 +54,6 @@ from kafkalab.operators.spark import StartStreamingJobOperator, StopStreamingJob
 from kafkalab.operators.topics import EnsureTopicOperator
 from kafkalab.sensors.delta import DeltaTableSensor
 from kafkalab.sensors.lag import ConsumerLagSensor
-from kafkalab.topics import load_topic_specs
 
 TOPICS = load_topic_specs()
 TRANSACTIONS, CLAIMS = "raw_financial_transactions", "raw_insurance_claims"

@@ -32,7 +32,8 @@ import datetime as dt
 
 from airflow.sdk import Param, TaskGroup, dag
 
-from kafkalab.naming import slug
+from kafkalab.domain.naming import slug
+from kafkalab.domain.topics import load_topic_specs
 from kafkalab.operators.checks import IngestorHealthOperator, VerifyGeneratorRunOperator
 from kafkalab.operators.faults import FaultOperator, duplicate_records
 from kafkalab.operators.generator import GeneratorRunOperator
@@ -40,7 +41,6 @@ from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
 from kafkalab.operators.report import LabReportOperator
 from kafkalab.operators.topics import EnsureTopicOperator
 from kafkalab.sensors.offsets import EndOffsetsAdvancedSensor
-from kafkalab.topics import load_topic_specs
 
 TOPICS = load_topic_specs()
 

@@ -39,7 +39,7 @@ import datetime as dt
 
 from airflow.sdk import Param, TaskGroup, dag
 
-from kafkalab.naming import slug
+from kafkalab.domain.naming import slug
 from kafkalab.operators.checks import PartitionSpreadOperator, ScalingComparisonOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
 from kafkalab.operators.faults import FaultOperator, recreate_topic

@@ -21,7 +21,7 @@ import datetime as dt
 
 from airflow.sdk import dag
 
-from kafkalab.naming import slug
+from kafkalab.domain.naming import slug
 from kafkalab.operators.consumer_group import ConsumerGroupRunOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
 from kafkalab.operators.generator import GeneratorRunOperator

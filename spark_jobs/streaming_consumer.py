@@ -29,8 +29,8 @@ import signal
 import sys
 import threading
 
-from kafkalab.schemas import STREAMS, stream_for_topic
-from kafkalab.spark_streaming import (
+from kafkalab.domain.schemas import STREAMS, stream_for_topic
+from kafkalab.spark.driver import (
     commit_group_offsets,
     flag_records,
     idempotent_delta_append,

@@ -4,7 +4,7 @@ The ingestor, the generator, the Spark job and `./lab` read their ports, credent
 and paths from here. Every field can be set by an environment variable named
 ``KAFKALAB_<FIELD>`` (for example ``KAFKALAB_KAFKA_BOOTSTRAP``); the defaults are the
 local profile. Airflow code reads the same facts through Connections, which `./lab`
-renders from this object (see ``kafkalab.stack.environment``).
+renders from this object (see ``kafkalab.lab.stack.environment``).
 
 The local S3 credentials below are documented defaults for a server bound to
 127.0.0.1, not secrets.

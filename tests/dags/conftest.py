@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from airflow.models import DagBag
 
-from tests.helpers import REPO_ROOT
+from tests.support.lab import REPO_ROOT
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from airflow.models import DagBag
 
-from tests.helpers import REPO_ROOT
+from tests.support.lab import REPO_ROOT
 
 DAG_FILES = sorted((REPO_ROOT / "dags").glob("*.py"))
 EXERCISES = {

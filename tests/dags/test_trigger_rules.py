@@ -19,7 +19,8 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
 from kafkalab.operators.faults import FaultOperator
-from tests.dags.trigger_rules import (
+from tests.support.lab import REPO_ROOT
+from tests.support.trigger_rules import (
     FAILED,
     SKIPPED,
     SUCCESS,
@@ -29,7 +30,6 @@ from tests.dags.trigger_rules import (
     is_cleanup,
     simulate_run,
 )
-from tests.helpers import REPO_ROOT
 
 # One DAG per file, named after it.
 DAG_IDS = sorted(path.stem for path in (REPO_ROOT / "dags").glob("*.py"))

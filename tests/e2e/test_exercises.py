@@ -14,9 +14,9 @@ import subprocess
 import pytest
 from airflow.models import DagBag
 
-from kafkalab.airflow_api import AirflowApi
-from tests.dags.trigger_rules import SKIPPED, fault_tasks, simulate_run
-from tests.helpers import REPO_ROOT, lab
+from kafkalab.lab.airflow_api import AirflowApi
+from tests.support.lab import REPO_ROOT, lab
+from tests.support.trigger_rules import SKIPPED, fault_tasks, simulate_run
 
 SMALL = {
     "kafka_ingest_basic": {"events": 300},

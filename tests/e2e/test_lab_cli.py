@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from tests.helpers import REPO_ROOT, lab
+from tests.support.lab import REPO_ROOT, lab
 
 
 def test_status_is_healthy_and_exits_zero() -> None:
@@ -20,7 +20,7 @@ def test_status_is_healthy_and_exits_zero() -> None:
 
 
 def test_lag_lists_groups_with_the_figures_of_kafka_consumer_groups(settings, unique_name) -> None:
-    from kafkalab.consumer_run import run_consumer_group
+    from kafkalab.kafka.consumer_groups import run_consumer_group
 
     run_consumer_group(
         {"bootstrap.servers": settings.kafka_bootstrap}, unique_name, "raw_insurance_claims"

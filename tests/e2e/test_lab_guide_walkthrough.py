@@ -22,11 +22,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from kafkalab.delta_tables import read_delta
-from kafkalab.kafka_admin import KafkaAdmin
-from kafkalab.schemas import FINANCIAL, INSURANCE
-from tests.helpers import REPO_ROOT, lab
-from tests.integration.streaming_helpers import STREAMING_JOB, produce_transactions
+from kafkalab.domain.schemas import FINANCIAL, INSURANCE
+from kafkalab.kafka.admin import KafkaAdmin
+from kafkalab.lake.delta import read_delta
+from tests.support.lab import REPO_ROOT, lab
+from tests.support.streaming import STREAMING_JOB, produce_transactions
 
 GUIDE_TOPICS = {FINANCIAL.topic: FINANCIAL, INSURANCE.topic: INSURANCE}
 # The fan-out groups of the guide; the test's are these names with a suffix of its own.

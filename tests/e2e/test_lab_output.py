@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from kafkalab.stack.services import services
-from tests.helpers import lab
+from kafkalab.lab.stack.services import services
+from tests.support.lab import lab
 
 
 def test_airflow_json_output_parses_with_nothing_ahead_of_it(settings) -> None:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from kafkalab.lab.stack.environment import connection_uris
 from kafkalab.settings import LabSettings
-from kafkalab.stack.environment import connection_uris
-from kafkalab.stack.spark import spark_defaults
+from kafkalab.spark.conf import spark_defaults
 
 
 def test_defaults_are_the_local_profile() -> None:

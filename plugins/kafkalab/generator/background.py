@@ -2,7 +2,7 @@
 
 The DR drill starts the generator in one Airflow task and stops it several tasks
 later, possibly from another worker process: the run is a recorded process (see
-``kafkalab.stack.process``) that rewrites a JSON status file as it goes.
+``kafkalab.lab.stack.process``) that rewrites a JSON status file as it goes.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import sys
 import time
 from dataclasses import dataclass
 
+from kafkalab.lab.stack.environment import child_environment
+from kafkalab.lab.stack.process import ProcessRegistry
 from kafkalab.settings import REPO_ROOT, LabSettings
-from kafkalab.stack.environment import child_environment
-from kafkalab.stack.process import ProcessRegistry
 
 SIMULATE_DATA = REPO_ROOT / "generators" / "simulate_data.py"
 

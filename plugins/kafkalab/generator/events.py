@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import orjson
 from faker import Faker
 
-from kafkalab.schemas import (
+from kafkalab.domain.schemas import (
     FINANCIAL,
     INSURANCE,
     LabEvent,
@@ -53,7 +53,7 @@ class EventFactory:
     """Both streams from one seeded source.
 
     Events are plain dicts of the schema's fields: every value comes from the pools and
-    ranges below, which satisfy the schema (tests/unit/test_event_factory.py checks
+    ranges below, which satisfy the schema (tests/unit/generator/test_event_factory.py checks
     it). Building and validating a model per event would halve the generator's rate.
 
     ``financial_share`` of the events are transactions, the rest claims. Accounts and

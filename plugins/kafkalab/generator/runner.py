@@ -26,8 +26,8 @@ from typing import Literal
 
 import aiohttp
 
+from kafkalab.domain.schemas import STREAMS, StreamSpec
 from kafkalab.generator.events import EventFactory, GeneratedEvent
-from kafkalab.schemas import STREAMS, StreamSpec
 
 
 @dataclass

@@ -6,14 +6,14 @@ from typing import Any
 
 from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
 
-from kafkalab.kafka_admin import KafkaAdmin
+from kafkalab.kafka.admin import KafkaAdmin
 
 
 class LabKafkaHook(KafkaAdminClientHook):
     """The `kafka_default` connection (extras are confluent-kafka settings) as a KafkaAdmin.
 
     The provider's hook creates and deletes topics; offsets, lag, partition and config
-    changes live in ``kafkalab.kafka_admin`` so that `./lab lag` shares them.
+    changes live in ``kafkalab.kafka.admin`` so that `./lab lag` shares them.
     """
 
     def client_config(self) -> dict[str, Any]:

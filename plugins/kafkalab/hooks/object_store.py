@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from kafkalab.stack.object_store import ObjectStore
+from kafkalab.lake.object_store import ObjectStore
 
 
 class ObjectStoreHook(BaseHook):

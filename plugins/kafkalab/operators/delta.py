@@ -9,11 +9,11 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from kafkalab.delta_tables import DeltaTableMissing, read_delta
+from kafkalab.domain.reconcile import reconcile_records, sequence_digest
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.hooks.object_store import ObjectStoreHook
-from kafkalab.offsets import offsets_for, read_between
-from kafkalab.reconcile import reconcile_records, sequence_digest
+from kafkalab.kafka.ranges import offsets_for, read_between
+from kafkalab.lake.delta import DeltaTableMissing, read_delta
 
 
 class DeltaReconcileOperator(BaseOperator):

@@ -64,7 +64,7 @@ def duplicate_records(topic: str, count: int, before: dict, after: dict) -> dict
     from confluent_kafka import Producer
 
     from kafkalab.hooks.kafka import LabKafkaHook
-    from kafkalab.offsets import offsets_for, read_between
+    from kafkalab.kafka.ranges import offsets_for, read_between
 
     config = LabKafkaHook().client_config()
     records = []
@@ -87,15 +87,15 @@ def duplicate_records(topic: str, count: int, before: dict, after: dict) -> dict
 def freeze_streaming_job(handle: str) -> dict[str, Any]:
     """Freeze the Spark job, as if its executors hung."""
     from kafkalab.settings import get_settings
-    from kafkalab.streaming_jobs import StreamingJobs
+    from kafkalab.spark.jobs import StreamingJobs
 
     return StreamingJobs(get_settings()).pause(handle).to_dict()
 
 
 def drop_latest_delta_commit(path: str) -> dict[str, Any]:
     """Delete the newest commit of a Delta table: its rows vanish from the table."""
-    from kafkalab.delta_tables import to_delta_rs_uri
     from kafkalab.hooks.object_store import ObjectStoreHook
+    from kafkalab.lake.delta import to_delta_rs_uri
 
     bucket, _, prefix = to_delta_rs_uri(path).removeprefix("s3://").partition("/")
     client = ObjectStoreHook().get_conn().client()
@@ -125,7 +125,7 @@ def rewind_group(group: str, topic: str, target: dict) -> dict[str, Any]:
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 
     from kafkalab.hooks.kafka import LabKafkaHook
-    from kafkalab.offsets import offsets_for
+    from kafkalab.kafka.ranges import offsets_for
 
     halves = {p: o // 2 for p, o in (offsets_for(topic, target) or {}).items()}
     admin = LabKafkaHook().lab_admin()

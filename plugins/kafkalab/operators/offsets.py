@@ -10,7 +10,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from kafkalab.hooks.kafka import LabKafkaHook
-from kafkalab.kafka_admin import UnknownTopic
+from kafkalab.kafka.admin import UnknownTopic
 
 
 class SnapshotEndOffsetsOperator(BaseOperator):

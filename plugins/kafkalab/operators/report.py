@@ -11,15 +11,15 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from kafkalab.hooks.object_store import ObjectStoreHook
-from kafkalab.operators.faults import FaultOperator
-from kafkalab.report import (
+from kafkalab.domain.report import (
     describe_not_passed,
     lag_svg,
     render_markdown,
     unselected_faults,
     verdict_of,
 )
+from kafkalab.hooks.object_store import ObjectStoreHook
+from kafkalab.operators.faults import FaultOperator
 
 
 class LabReportOperator(BaseOperator):

@@ -10,9 +10,9 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk import BaseOperator, Context
 
 from kafkalab.hooks.kafka import LabKafkaHook
-from kafkalab.offsets import offsets_for
+from kafkalab.kafka.ranges import offsets_for
 from kafkalab.settings import get_settings
-from kafkalab.streaming_jobs import STREAMING_JOB, StreamingJobs, streaming_job_args
+from kafkalab.spark.jobs import STREAMING_JOB, StreamingJobs, streaming_job_args
 
 JOB_TEMPLATE_FIELDS = (
     "topic",

@@ -10,9 +10,9 @@ from airflow.sdk.exceptions import AirflowFailException
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import NewPartitions
 
+from kafkalab.domain.topics import TopicSpec
 from kafkalab.hooks.kafka import LabKafkaHook
-from kafkalab.kafka_admin import KafkaAdmin, PartitionDecreaseRefused, UnknownTopic
-from kafkalab.topics import TopicSpec
+from kafkalab.kafka.admin import KafkaAdmin, PartitionDecreaseRefused, UnknownTopic
 
 
 class _TopicOperator(BaseOperator):

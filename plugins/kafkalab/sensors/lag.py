@@ -9,7 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from kafkalab.lag import LagCondition
+from kafkalab.domain.lag import LagCondition
 from kafkalab.triggers.inline import run_trigger_inline
 from kafkalab.triggers.lag import ConsumerLagTrigger
 
@@ -17,7 +17,7 @@ from kafkalab.triggers.lag import ConsumerLagTrigger
 class ConsumerLagSensor(BaseOperator):
     """Wait until ``group``'s lag on ``topics`` satisfies ``mode``/``threshold``.
 
-    Modes (see ``kafkalab.lag.LagCondition``): ``at_most`` (optionally per partition,
+    Modes (see ``kafkalab.domain.lag.LagCondition``): ``at_most`` (optionally per partition,
     held for ``hold_for`` seconds), ``grows_by`` (from ``baseline_total``, default
     the first observation), ``drains_to``. The figures are those of
     `kafka-consumer-groups --describe`. Returns the final snapshot, the samples taken

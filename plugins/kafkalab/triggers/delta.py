@@ -39,8 +39,8 @@ class DeltaRowsTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from kafkalab.delta_tables import DeltaTableMissing, delta_row_count
         from kafkalab.hooks.object_store import ObjectStoreHook
+        from kafkalab.lake.delta import DeltaTableMissing, delta_row_count
 
         store = await asyncio.to_thread(
             lambda: ObjectStoreHook(self.object_store_conn_id).get_conn()

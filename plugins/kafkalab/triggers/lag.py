@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from kafkalab.lag import LagCondition, LagWatch
+from kafkalab.domain.lag import LagCondition, LagWatch
 
 
 class ConsumerLagTrigger(BaseTrigger):

@@ -1,0 +1,237 @@
+"""Kafka administration the exercises need and the Airflow provider lacks.
+
+Topics (ensure, describe, alter partitions and configs), offsets (earliest, end,
+committed by a group) and consumer lag, over a confluent-kafka ``AdminClient``. No
+Airflow import: the Airflow hook hands its connection's config in, `./lab lag`
+passes the lab's settings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+    OffsetSpec,
+)
+
+from kafkalab.domain.lag import LagSnapshot, compute_lag
+from kafkalab.domain.topics import TopicSpec
+
+Offsets = dict[int, int]
+
+
+class UnknownTopic(LookupError):
+    """A topic an exercise names does not exist."""
+
+
+class PartitionDecreaseRefused(ValueError):
+    """Kafka can only add partitions; asking for fewer is a misconfigured exercise."""
+
+
+@dataclass(frozen=True)
+class TopicDescription:
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "partitions": self.partitions,
+            "replication_factor": self.replication_factor,
+            "configs": self.configs,
+        }
+
+
+class KafkaAdmin:
+    def __init__(self, config: dict[str, Any], timeout: float = 30.0) -> None:
+        self.config = dict(config)
+        self.timeout = timeout
+        # A client id makes the lab's admin calls recognisable in broker logs.
+        self.admin = AdminClient({**self.config, "client.id": "kafkalab-admin"})
+
+    # --- topics ---------------------------------------------------------------------------
+
+    def topic_partitions(self, topic: str) -> list[int]:
+        metadata = self.admin.list_topics(topic, timeout=self.timeout)
+        described = metadata.topics.get(topic)
+        if described is None or described.error is not None:
+            known = sorted(
+                t
+                for t in self.admin.list_topics(timeout=self.timeout).topics
+                if not t.startswith("__")
+            )
+            raise UnknownTopic(
+                f"topic {topic!r} does not exist on {self.config.get('bootstrap.servers')}; "
+                f"existing topics: {', '.join(known) or '(none)'}"
+            )
+        return sorted(described.partitions)
+
+    def describe_topic(self, topic: str) -> TopicDescription:
+        metadata = self.admin.list_topics(topic, timeout=self.timeout).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            self.topic_partitions(topic)  # raises UnknownTopic with the known topics
+        resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+        entries = self.admin.describe_configs([resource], request_timeout=self.timeout)[
+            resource
+        ].result()
+        configs = {
+            name: entry.value
+            for name, entry in entries.items()
+            if not entry.is_default and entry.value is not None
+        }
+        replication = max((len(p.replicas) for p in metadata.partitions.values()), default=0)
+        return TopicDescription(topic, len(metadata.partitions), replication, configs)
+
+    def ensure_topic(self, spec: TopicSpec) -> str:
+        """Create the topic if missing. An existing topic keeps its data and partitions."""
+        try:
+            current = len(self.topic_partitions(spec.name))
+        except UnknownTopic:
+            new = NewTopic(
+                spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=spec.replication_factor,
+                config=spec.configs,
+            )
+            try:
+                self.admin.create_topics([new], request_timeout=self.timeout)[spec.name].result()
+            except KafkaException as exc:
+                # Another task created it between our look and our create: that is fine.
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+            return f"created with {spec.partitions} partitions"
+        return f"exists with {current} partitions"
+
+    def alter_partitions(self, topic: str, partitions: int) -> str:
+        current = len(self.topic_partitions(topic))
+        if partitions < current:
+            raise PartitionDecreaseRefused(
+                f"topic {topic!r} has {current} partitions; Kafka cannot decrease that to "
+                f"{partitions} (only add partitions, or create a new topic and re-ingest)"
+            )
+        if partitions == current:
+            return f"already has {current} partitions"
+        self.admin.create_partitions(
+            [NewPartitions(topic, partitions)], request_timeout=self.timeout
+        )[topic].result()
+        # Metadata reaches the broker's caches a moment after the call returns.
+        deadline = time.monotonic() + self.timeout
+        while len(self.topic_partitions(topic)) < partitions and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return f"increased from {current} to {partitions} partitions"
+
+    def alter_configs(self, topic: str, configs: dict[str, str]) -> dict[str, str]:
+        self.topic_partitions(topic)
+        resource = ConfigResource(
+            ConfigResource.Type.TOPIC,
+            topic,
+            incremental_configs=[
+                ConfigEntry(name, str(value), incremental_operation=AlterConfigOpType.SET)
+                for name, value in configs.items()
+            ],
+        )
+        self.admin.incremental_alter_configs([resource], request_timeout=self.timeout)[
+            resource
+        ].result()
+        return self.describe_topic(topic).configs
+
+    # --- offsets ----------------------------------------------------------------------------
+
+    def _list_offsets(self, topic: str, spec: OffsetSpec) -> Offsets:
+        request = {TopicPartition(topic, p): spec for p in self.topic_partitions(topic)}
+        results = self.admin.list_offsets(request, request_timeout=self.timeout)
+        return {tp.partition: future.result().offset for tp, future in results.items()}
+
+    def end_offsets(self, topic: str) -> Offsets:
+        return self._list_offsets(topic, OffsetSpec.latest())
+
+    def earliest_offsets(self, topic: str) -> Offsets:
+        return self._list_offsets(topic, OffsetSpec.earliest())
+
+    def committed_offsets(self, group: str, topics: list[str] | None = None) -> dict[str, Offsets]:
+        """topic -> partition -> committed offset; partitions never committed are absent."""
+        request = [ConsumerGroupTopicPartitions(group)]
+        result = self.admin.list_consumer_group_offsets(request, request_timeout=self.timeout)
+        committed: dict[str, Offsets] = {}
+        for tp in result[group].result().topic_partitions or []:
+            if tp.offset < 0 or (topics and tp.topic not in topics):
+                continue
+            committed.setdefault(tp.topic, {})[tp.partition] = tp.offset
+        return committed
+
+    def reset_group_to_earliest(self, group: str, topic: str) -> Offsets:
+        """Point a (memberless) group at the earliest retained offsets: "from the beginning"."""
+        return self.reset_group_to_offsets(group, topic, self.earliest_offsets(topic))
+
+    def reset_group_to_offsets(self, group: str, topic: str, offsets: Offsets) -> Offsets:
+        partitions = [TopicPartition(topic, p, o) for p, o in sorted(offsets.items())]
+        self.admin.alter_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=self.timeout
+        )[group].result()
+        return dict(offsets)
+
+    def consumer_groups(self) -> list[str]:
+        listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result()
+        return sorted(g.group_id for g in listing.valid)
+
+    # --- lag ----------------------------------------------------------------------------------
+
+    def lag(
+        self, group: str, topics: list[str] | None = None, with_time_lag: bool = False
+    ) -> LagSnapshot:
+        """The group's lag on ``topics`` (default: every topic it committed on)."""
+        committed = self.committed_offsets(group, topics)
+        topics = topics or sorted(committed)
+        end: dict[tuple[str, int], int] = {}
+        earliest: dict[tuple[str, int], int] = {}
+        for topic in topics:
+            for partition, offset in self.end_offsets(topic).items():
+                end[(topic, partition)] = offset
+            for partition, offset in self.earliest_offsets(topic).items():
+                earliest[(topic, partition)] = offset
+        flat = {(t, p): o for t, offsets in committed.items() for p, o in offsets.items()}
+        snapshot = compute_lag(group, end, flat, earliest)
+        if with_time_lag:
+            snapshot = self._with_time_lag(snapshot)
+        return snapshot
+
+    def _with_time_lag(self, snapshot: LagSnapshot) -> LagSnapshot:
+        """Seconds between now and the timestamp of each partition's first unconsumed record."""
+        from dataclasses import replace
+
+        consumer = Consumer(
+            {**self.config, "group.id": "kafkalab-time-lag", "enable.auto.commit": False}
+        )
+        partitions = []
+        try:
+            for p in snapshot.partitions:
+                seconds = 0.0
+                if p.lag > 0:
+                    start = (
+                        p.committed_offset if p.committed_offset is not None else p.earliest_offset
+                    )
+                    consumer.assign([TopicPartition(p.topic, p.partition, start)])
+                    message = consumer.poll(5.0)
+                    if message is not None and message.error() is None:
+                        seconds = max(0.0, time.time() - message.timestamp()[1] / 1000)
+                partitions.append(replace(p, time_lag_seconds=round(seconds, 3)))
+        finally:
+            consumer.close()
+        return replace(snapshot, partitions=partitions)

@@ -1,0 +1,256 @@
+"""The streaming consumer's building blocks: parse, quarantine, write once, report offsets.
+
+Imported by ``spark_jobs/streaming_consumer.py`` on the Spark driver. pyspark is
+imported inside the functions that need it, so the pure helpers stay importable (and
+unit-testable) anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kafkalab.domain.schemas import LabEvent, spark_ddl, sql_violations
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger("kafkalab.streaming")
+
+KAFKA_COLUMNS = ["kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp"]
+CORRUPT_COLUMN = "_corrupt_record"
+
+
+def parse_end_offsets(end_offset: str | dict | None) -> dict[str, dict[int, int]]:
+    """Spark's Kafka source offsets, ``{"topic": {"0": 42}}``, as topic -> partition -> offset."""
+    if not end_offset:
+        return {}
+    document = json.loads(end_offset) if isinstance(end_offset, str) else end_offset
+    return {
+        topic: {int(partition): int(offset) for partition, offset in partitions.items()}
+        for topic, partitions in document.items()
+    }
+
+
+def commit_group_offsets(
+    bootstrap: str, group: str, offsets: dict[str, dict[int, int]], timeout: float = 30.0
+) -> None:
+    """Store offsets for a group through the admin API, as a consumer's commit would.
+
+    Spark's Kafka source commits nothing to Kafka; this makes the job's progress
+    visible to `kafka-consumer-groups --describe`, kafka-exporter and the lab's lag
+    sensor. The group never subscribes, so it has no members and accepts the write.
+    """
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    partitions = [
+        TopicPartition(topic, partition, offset)
+        for topic, by_partition in offsets.items()
+        for partition, offset in sorted(by_partition.items())
+    ]
+    if not partitions:
+        return
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    request = [ConsumerGroupTopicPartitions(group, partitions)]
+    for future in admin.alter_consumer_group_offsets(request, request_timeout=timeout).values():
+        future.result()
+
+
+def make_offset_commit_listener(bootstrap: str, group: str, on_progress: Callable | None = None):
+    """A StreamingQueryListener committing each finished batch's end offsets to ``group``."""
+    from pyspark.sql.streaming import StreamingQueryListener
+
+    class OffsetCommitListener(StreamingQueryListener):
+        def onQueryStarted(self, event) -> None:
+            log.info("query %s started", event.id)
+
+        def onQueryProgress(self, event) -> None:
+            progress = event.progress
+            for source in progress.sources:
+                offsets = parse_end_offsets(source.endOffset)
+                try:
+                    commit_group_offsets(bootstrap, group, offsets)
+                except Exception as exc:  # monitoring must never stop the stream
+                    log.warning("could not commit offsets for group %s: %s", group, exc)
+                behind = (source.metrics or {}).get("maxOffsetsBehindLatest")
+                log.info(
+                    "batch %s: %s rows, %.0f rows/s, end offsets %s, max offsets behind latest %s,"
+                    " phases (ms) %s",
+                    progress.batchId,
+                    progress.numInputRows,
+                    progress.processedRowsPerSecond or 0.0,
+                    offsets,
+                    behind,
+                    dict(progress.durationMs),
+                )
+            if on_progress is not None:
+                on_progress(progress)
+
+        def onQueryIdle(self, event) -> None:
+            pass
+
+        def onQueryTerminated(self, event) -> None:
+            log.info(
+                "query %s terminated%s",
+                event.id,
+                f" with {event.exception}" if event.exception else "",
+            )
+
+    return OffsetCommitListener()
+
+
+def flag_records(records: DataFrame, model: type[LabEvent]) -> DataFrame:
+    """Kafka rows, parsed with the schema, with a ``quarantine_reason`` (NULL when valid)."""
+    from pyspark.sql import functions as F
+
+    ddl = f"{spark_ddl(model)}, `{CORRUPT_COLUMN}` STRING"
+    known_fields = list(model.model_fields)
+    text = F.col("value").cast("string")
+    parsed = records.select(
+        F.col("topic").alias("kafka_topic"),
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+        F.col("timestamp").alias("kafka_timestamp"),
+        F.col("key").cast("string").alias("kafka_key"),
+        F.col("value").alias("raw_value"),
+        F.from_json(
+            text, ddl, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
+        ).alias("event"),
+        # Fields the schema does not know: the ingestor refuses them, so must we.
+        F.when(
+            text.isNotNull() & F.json_object_keys(text).isNotNull(),
+            F.array_except(F.json_object_keys(text), F.array(*[F.lit(f) for f in known_fields])),
+        ).alias("unknown_fields"),
+    )
+    checks = [
+        (F.col("raw_value").isNull(), F.lit("empty value (tombstone)")),
+        (
+            F.col("event").isNull() | F.col(f"event.{CORRUPT_COLUMN}").isNotNull(),
+            F.lit("not a JSON object of the schema"),
+        ),
+        (
+            F.size("unknown_fields") > 0,
+            F.concat(F.lit("unknown fields: "), F.array_join("unknown_fields", ", ")),
+        ),
+    ]
+    for reason, condition in sql_violations(model):
+        checks.append((_on_event(condition, known_fields), F.lit(reason)))
+    reason = F.coalesce(*[F.when(condition, message) for condition, message in checks])
+    return parsed.withColumn("quarantine_reason", reason)
+
+
+def valid_events(flagged: DataFrame, model: type[LabEvent]) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return flagged.where(F.col("quarantine_reason").isNull()).select(
+        *[F.col(f"event.`{name}`").alias(name) for name in model.model_fields],
+        *KAFKA_COLUMNS,
+        F.current_timestamp().alias("ingested_at"),
+    )
+
+
+def quarantined_records(flagged: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return flagged.where(F.col("quarantine_reason").isNotNull()).select(
+        *KAFKA_COLUMNS,
+        "kafka_key",
+        "raw_value",
+        F.col("raw_value").cast("string").alias("raw_text"),
+        "quarantine_reason",
+        F.current_timestamp().alias("quarantined_at"),
+    )
+
+
+def _on_event(condition: str, fields: list[str]):
+    """Point a rule written against top-level columns at the parsed ``event`` struct."""
+    from pyspark.sql import functions as F
+
+    for name in fields:
+        condition = condition.replace(f"`{name}`", f"`event`.`{name}`")
+    return F.expr(condition)
+
+
+def idempotent_delta_append(frame: DataFrame, path: str, app_id: str, batch_id: int) -> None:
+    """Append once per (app_id, batch_id): a batch replayed after a crash is skipped by Delta."""
+    (
+        frame.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", batch_id)
+        .option("mergeSchema", "true")
+        .save(path)
+    )
+
+
+def wait_for_end(
+    query,
+    run_for: float | None,
+    stop_when_idle: float | None,
+    stop_requested: Callable[[], bool] = lambda: False,
+    poll_seconds: float = 1.0,
+) -> str:
+    """Block until the query ends by itself, has run ``run_for`` seconds, has seen no
+    new records for ``stop_when_idle`` seconds, or a stop is requested; say which."""
+    started = time.monotonic()
+    last_data = started
+    seen_batches: set[int] = set()
+    while True:
+        if query.awaitTermination(poll_seconds):
+            return "finished"
+        if stop_requested():
+            return "stop requested"
+        now = time.monotonic()
+        for progress in query.recentProgress:
+            if progress["batchId"] not in seen_batches:
+                seen_batches.add(progress["batchId"])
+                if progress["numInputRows"] > 0:
+                    last_data = now
+        if run_for is not None and now - started >= run_for:
+            return f"ran for {run_for:.0f}s"
+        idle = stop_when_idle is not None and now - last_data >= stop_when_idle
+        if idle and not query.status.get("isDataAvailable", False):
+            return f"idle for {stop_when_idle:.0f}s"
+
+
+def stop_between_batches(query, timeout: float = 30.0, poll_seconds: float = 0.1) -> bool:
+    """Stop ``query`` once the micro-batch in flight, if any, has finished; say whether it had.
+
+    ``StreamingQuery.stop()`` interrupts the stream thread: landing in the middle of a
+    Delta write, it ended the thread with ``InterruptedException`` and a py4j
+    ``StackOverflowError``. The idempotent writes keep the table right either way;
+    waiting for the batch in flight keeps the end clean as well. A job that is behind
+    starts its next trigger at once, so "no trigger active" may never be seen: a newer
+    finished batch in the progress counts as the end of the one in flight.
+    """
+    deadline = time.monotonic() + timeout
+    last = query.lastProgress
+    in_flight_after = last["batchId"] if last else -1
+    finished = True
+    while query.isActive and query.status.get("isTriggerActive", False):
+        latest = query.lastProgress
+        if latest and latest["batchId"] > in_flight_after:
+            break
+        if time.monotonic() >= deadline:
+            log.warning("a micro-batch is still running after %.0fs: stopping it", timeout)
+            finished = False
+            break
+        time.sleep(poll_seconds)
+    if query.isActive:
+        query.stop()
+    return finished
+
+
+def spark_session(app_name: str) -> SparkSession:
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.appName(app_name)
+        # Event times are UTC on the wire; a zone-less one must not take the host's zone.
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )

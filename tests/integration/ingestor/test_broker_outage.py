@@ -1,0 +1,78 @@
+"""With the broker down the ingestor answers 503; after a restart nothing acknowledged is lost.
+
+This test stops and restarts the stack's own Kafka broker; it always restarts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+import httpx
+from tests.integration.test_ingestor import ids_of_run, snapshot
+from tests.unit.test_schemas import LAB_GUIDE_TRANSACTION
+
+from kafkalab.domain.schemas import FINANCIAL, STREAMS
+from kafkalab.generator.background import (
+    background_status,
+    start_background_run,
+    stop_background_run,
+)
+from kafkalab.lab.stack.lifecycle import Stack
+
+
+@contextlib.contextmanager
+def broker_down(stack: Stack) -> Iterator[None]:
+    kafka = stack.service("kafka")
+    stack.registry.stop("kafka")
+    try:
+        yield
+    finally:
+        stack.start(kafka)
+        stack.wait_healthy(kafka)
+
+
+def post_until_503(url: str, event: dict, within_s: float = 60) -> httpx.Response:
+    # The ingestor learns of the outage from librdkafka within a few seconds.
+    deadline = time.monotonic() + within_s
+    while True:
+        response = httpx.post(url, json=event, timeout=30)
+        if response.status_code == 503 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.5)
+
+
+def test_outage_gets_503_and_the_generator_loses_nothing(settings, unique_name) -> None:
+    stack = Stack(settings)
+    before = snapshot(settings)
+    with broker_down(stack):
+        event = {**LAB_GUIDE_TRANSACTION, "transaction_id": f"{unique_name}-probe"}
+        response = post_until_503(settings.ingestor_url + FINANCIAL.path, event)
+        assert response.status_code == 503, response.text
+        assert response.headers.get("Retry-After")
+        health = httpx.get(settings.ingestor_url + "/health", timeout=30)
+        assert health.status_code == 503
+
+        start_background_run(
+            settings, unique_name, ["--count", "300", "--rate", "100", "--batch-size", "10"]
+        )
+        time.sleep(4)
+        during = background_status(settings, unique_name).summary
+        assert during["acknowledged"] == 0, "events acknowledged while the broker was down"
+        assert during["retries"] > 0
+
+    deadline = time.monotonic() + 180
+    while background_status(settings, unique_name).running and time.monotonic() < deadline:
+        time.sleep(1)
+    final = stop_background_run(settings, unique_name).summary
+    assert final["acknowledged"] == 300 and final["unacknowledged"] == 0, final
+
+    seen = ids_of_run(settings, before, snapshot(settings), unique_name)
+    for stream in STREAMS.values():
+        acknowledged = final["topics"][stream.topic]["acknowledged"]
+        copies = {i: n for i, n in seen[stream.topic].items() if n > 1}
+        assert copies == {}, f"{stream.topic}: events published more than once: {copies}"
+        assert len(seen[stream.topic]) == acknowledged, (
+            f"{stream.topic}: acknowledged events missing"
+        )

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from kafkalab.domain.report import (
+    describe_not_passed,
+    render_markdown,
+    unselected_faults,
+    verdict_of,
+)
+
+FAULTS = {"fan_out.fault_freeze_spark": "freeze_spark", "verify.fault_rewind": "rewind"}
+
+
+def test_a_run_where_every_task_succeeded_passes() -> None:
+    assert verdict_of({"a": "success", "b": "success"}) == ("passed", [])
+
+
+def test_a_skipped_check_fails_the_verdict_and_is_named() -> None:
+    states = {
+        "fan_out.fault_freeze_spark": "skipped",
+        "fan_out.spark_lag_stays_low": "skipped",
+        "verify.same_sequence_claims": "success",
+    }
+    may_skip = unselected_faults(FAULTS, "none")
+    verdict, not_passed = verdict_of(states, may_skip)
+    assert (verdict, not_passed) == ("failed", ["fan_out.spark_lag_stays_low"])
+    message = describe_not_passed(states, not_passed)
+    assert message.startswith("fan_out.spark_lag_stays_low (skipped: it never ran")
+
+
+def test_only_fault_tasks_of_another_fault_may_be_skipped() -> None:
+    states = {"fan_out.fault_freeze_spark": "skipped", "verify.fault_rewind": "skipped"}
+    # The selected fault skipped means the sabotage never happened: not a pass either.
+    assert verdict_of(states, unselected_faults(FAULTS, "rewind")) == (
+        "failed",
+        ["verify.fault_rewind"],
+    )
+    assert verdict_of(states, unselected_faults(FAULTS, "none")) == ("passed", [])
+
+
+def test_failed_upstream_failed_and_unrun_tasks_fail_the_verdict() -> None:
+    states = {"a": "failed", "b": "upstream_failed", "c": None, "d": "success"}
+    verdict, not_passed = verdict_of(states, may_skip={"a", "b", "c"})
+    assert (verdict, not_passed) == ("failed", ["a", "b", "c"])
+    assert describe_not_passed(states, not_passed) == (
+        "a (failed), b (upstream_failed), c (never ran)"
+    )
+
+
+def test_unselected_faults() -> None:
+    assert unselected_faults(FAULTS, "freeze_spark") == {"verify.fault_rewind"}
+    assert unselected_faults(FAULTS, None) == set(FAULTS)
+    assert unselected_faults({}, "none") == set()
+
+
+def test_the_markdown_names_a_skipped_check() -> None:
+    report = {
+        "title": "t",
+        "dag_id": "d",
+        "run_id": "r",
+        "verdict": "failed",
+        "failed_tasks": ["verify.check"],
+        "tasks": {"verify.check": "skipped", "verify.fault_x": "skipped"},
+        "figures": {},
+    }
+    markdown = render_markdown(report, has_plot=False)
+    assert "**Verdict: FAILED**" in markdown
+    assert "Tasks that did not pass: verify.check (skipped: it never ran" in markdown

@@ -1,0 +1,555 @@
+"""docker-compose.yml checked offline: it must agree with the files and code local mode uses.
+
+Compose mode cannot be started where there is no container engine, so these tests read
+the compose file as data and compare it with config/topics.yaml, kafkalab.settings, the
+Airflow connection ids, the Prometheus and Grafana files and the Dockerfile.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kafkalab.domain.topics import TOPICS_FILE, load_topic_specs
+from kafkalab.lab.stack import compose_init
+from kafkalab.lab.stack.environment import AIRFLOW_CONNECTION_IDS, connection_uris
+from kafkalab.settings import REPO_ROOT, LabSettings
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+PROMETHEUS_FILE = REPO_ROOT / "config" / "prometheus" / "prometheus.yml"
+GRAFANA_DATASOURCES = REPO_ROOT / "config" / "grafana" / "provisioning" / "datasources"
+GRAFANA_PROVIDERS = REPO_ROOT / "config" / "grafana" / "provisioning" / "dashboards"
+LAG_DASHBOARD = REPO_ROOT / "config" / "grafana" / "dashboards" / "kafka-consumer-lag.json"
+
+LAB_SERVICES = {
+    "kafka",
+    "kafka-init",
+    "objectstore",
+    "spark-master",
+    "spark-worker",
+    "postgres",
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "fastapi_ingestor",
+    "prometheus",
+    "kafka-exporter",
+    "grafana",
+}
+AIRFLOW_SERVICES = [
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+]
+# Service -> the LabSettings field holding the port local mode serves it on.
+LOCAL_MODE_PORTS = {
+    "kafka": "kafka_broker_port",
+    "objectstore": "s3_port",
+    "airflow-apiserver": "airflow_port",
+    "fastapi_ingestor": "ingestor_port",
+}
+KAFKA_INTERNAL_BOOTSTRAP = "kafka:29092"
+LAG_DASHBOARD_METRICS = {
+    "kafka_consumergroup_lag",
+    "kafka_topic_partition_current_offset",
+    "kafka_topic_partitions",
+}
+
+_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+
+
+def interpolate(value: str) -> str:
+    """Compose's substitution with no environment and no .env: ``${VAR:-default}`` gives
+    the default, ``$$`` a literal dollar; a required variable is an error."""
+
+    def substitute(match: re.Match[str]) -> str:
+        op = match.group("op") or ""
+        if op.endswith("-"):
+            return match.group("arg")
+        if op.endswith("?"):
+            raise ValueError(f"{match.group(0)} has no default: `docker compose up` needs .env")
+        return ""
+
+    escaped = value.replace("$$", "\0")
+    return _VARIABLE.sub(substitute, escaped).replace("\0", "$")
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    raw = service.get("environment") or {}
+    if isinstance(raw, list):
+        raw = dict(item.split("=", 1) for item in raw)
+    return {key: interpolate(str(value)) for key, value in raw.items()}
+
+
+def command_args(service: dict[str, Any], key: str = "command") -> list[str]:
+    raw = service.get(key) or []
+    return shlex.split(raw) if isinstance(raw, str) else [str(arg) for arg in raw]
+
+
+def published_ports(service: dict[str, Any]) -> list[tuple[int, int]]:
+    """(host port, container port) for every published port."""
+    ports = []
+    for entry in service.get("ports") or []:
+        if isinstance(entry, dict):
+            ports.append((int(entry["published"]), int(entry["target"])))
+            continue
+        parts = str(entry).split("/")[0].split(":")
+        if len(parts) == 1:
+            continue  # container port only: Docker picks a random host port
+        ports.append((int(parts[-2]), int(parts[-1])))
+    return ports
+
+
+def image_tag(reference: str) -> str | None:
+    name = reference.split("@", 1)[0]
+    last_segment = name.rsplit("/", 1)[-1]
+    return last_segment.rsplit(":", 1)[1] if ":" in last_segment else None
+
+
+def bind_sources(service: dict[str, Any]) -> list[str]:
+    sources = []
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, dict):
+            if volume.get("type") == "bind":
+                sources.append(volume["source"])
+        elif str(volume).startswith((".", "/", "~")):
+            sources.append(str(volume).split(":", 1)[0])
+    return sources
+
+
+def mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Container path -> source, for short-syntax volumes."""
+    result = {}
+    for volume in service.get("volumes") or []:
+        source, target = str(volume).split(":")[:2]
+        result[target] = source
+    return result
+
+
+def flag_value(args: list[str], flag: str) -> str | None:
+    """The value of ``--flag value``, ``--flag=value`` or ``-flag=value``."""
+    for index, arg in enumerate(args):
+        if arg == flag and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(f"{flag}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def parse_topic_creations(script: str) -> list[dict[str, Any]]:
+    """Every `kafka-topics.sh --create` of a shell script, as name/partitions/configs."""
+    creations = []
+    for line in script.replace("\\\n", " ").splitlines():
+        args = shlex.split(line, comments=True)
+        if not args or not args[0].endswith("kafka-topics.sh") or "--create" not in args:
+            continue
+        configs = dict(
+            args[index + 1].split("=", 1) for index, arg in enumerate(args) if arg == "--config"
+        )
+        creations.append(
+            {
+                "name": flag_value(args, "--topic"),
+                "partitions": int(flag_value(args, "--partitions") or 0),
+                "replication_factor": int(flag_value(args, "--replication-factor") or 0),
+                "configs": configs,
+                "bootstrap": flag_value(args, "--bootstrap-server"),
+                "if_not_exists": "--if-not-exists" in args,
+            }
+        )
+    return creations
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+@pytest.fixture
+def no_lab_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LabSettings() with its documented defaults, whatever the caller's shell exports."""
+    for name in list(os.environ):
+        if name.startswith("KAFKALAB_"):
+            monkeypatch.delenv(name)
+
+
+def test_the_compose_file_declares_every_lab_service(services: dict[str, Any]) -> None:
+    missing = sorted(LAB_SERVICES - set(services))
+    assert missing == [], f"docker-compose.yml lacks the services {missing}"
+
+
+def test_dependencies_name_services_of_this_file(services: dict[str, Any]) -> None:
+    unknown = {
+        f"{name} -> {dependency}"
+        for name, service in services.items()
+        for dependency in service.get("depends_on") or {}
+        if dependency not in services
+    }
+    assert unknown == set(), f"depends_on names services that do not exist: {sorted(unknown)}"
+
+
+def test_every_image_is_pinned_to_a_tag(services: dict[str, Any]) -> None:
+    unpinned = {}
+    for name, service in services.items():
+        reference = service.get("image")
+        if reference is None:
+            unpinned[name] = "(no image: a built image must be named with a tag)"
+        elif image_tag(reference) in (None, "latest"):
+            unpinned[name] = reference
+    assert unpinned == {}, f"images without a pinned tag: {unpinned}"
+
+
+def test_built_images_come_from_a_dockerfile_in_the_repo(services: dict[str, Any]) -> None:
+    built = {name: service["build"] for name, service in services.items() if "build" in service}
+    assert "airflow-scheduler" in built and "fastapi_ingestor" in built
+    missing = {}
+    for name, build in built.items():
+        context = build if isinstance(build, str) else build.get("context", ".")
+        dockerfile = (
+            "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        )
+        path = (REPO_ROOT / context / dockerfile).resolve()
+        if not path.is_file():
+            missing[name] = str(path)
+    assert missing == {}, f"Dockerfiles not found: {missing}"
+
+
+def test_every_bind_mount_and_config_file_exists(services: dict[str, Any]) -> None:
+    referenced = {
+        source for service in services.values() for source in bind_sources(service)
+    } | set(re.findall(r"config/[\w./-]+", COMPOSE_FILE.read_text()))
+    missing = sorted(path for path in referenced if not (REPO_ROOT / path).exists())
+    assert missing == [], f"docker-compose.yml refers to files the repo does not have: {missing}"
+
+
+@pytest.mark.parametrize("service_name", sorted(LOCAL_MODE_PORTS))
+def test_host_ports_equal_the_local_mode_defaults(
+    services: dict[str, Any], service_name: str, no_lab_environment: None
+) -> None:
+    field = LOCAL_MODE_PORTS[service_name]
+    expected = getattr(LabSettings(), field)
+    host_ports = [host for host, _ in published_ports(services[service_name])]
+    assert expected in host_ports, (
+        f"{service_name} publishes host ports {host_ports}; local mode serves it on "
+        f"{expected} (LabSettings.{field}), and both modes must use the same address"
+    )
+
+
+def _listening_port(name: str, service: dict[str, Any]) -> int:
+    if name == "kafka":
+        listeners = environment(service)["KAFKA_LISTENERS"].split(",")
+        host_listener = next(item for item in listeners if item.startswith("PLAINTEXT_HOST://"))
+        return int(host_listener.rsplit(":", 1)[1])
+    if name == "objectstore":
+        return int(flag_value(command_args(service), "-s3.port") or 0)
+    return int(flag_value(command_args(service), "--port") or 0)
+
+
+@pytest.mark.parametrize("service_name", sorted(LOCAL_MODE_PORTS))
+def test_published_ports_reach_the_port_the_service_listens_on(
+    services: dict[str, Any], service_name: str, no_lab_environment: None
+) -> None:
+    service = services[service_name]
+    host_port = getattr(LabSettings(), LOCAL_MODE_PORTS[service_name])
+    container_ports = [target for host, target in published_ports(service) if host == host_port]
+    listening = _listening_port(service_name, service)
+    assert container_ports == [listening], (
+        f"{service_name}: host port {host_port} goes to container port(s) {container_ports}, "
+        f"but the service listens on {listening}"
+    )
+
+
+def test_kafka_init_creates_exactly_the_topics_of_topics_yaml(services: dict[str, Any]) -> None:
+    job = services["kafka-init"]
+    script = "\n".join(command_args(job, "entrypoint") + command_args(job))
+    creations = parse_topic_creations(script)
+    created = {creation["name"]: creation for creation in creations}
+    expected = {spec.name: spec for spec in load_topic_specs()}
+
+    assert len(creations) == len(created), f"a topic is created twice: {creations}"
+    assert set(created) == set(expected), (
+        f"kafka-init creates {sorted(created)}; {TOPICS_FILE.name} declares {sorted(expected)}"
+    )
+    differences = []
+    for name, spec in expected.items():
+        creation = created[name]
+        if creation["partitions"] != spec.partitions:
+            differences.append(
+                f"{name}: kafka-init creates {creation['partitions']} partitions, "
+                f"{TOPICS_FILE.name} says {spec.partitions}"
+            )
+        if creation["replication_factor"] != spec.replication_factor:
+            differences.append(
+                f"{name}: replication factor {creation['replication_factor']} in kafka-init, "
+                f"{spec.replication_factor} in {TOPICS_FILE.name}"
+            )
+        if creation["configs"] != spec.configs:
+            differences.append(
+                f"{name}: topic configs {creation['configs']} in kafka-init, "
+                f"{spec.configs} in {TOPICS_FILE.name}"
+            )
+        if not creation["if_not_exists"]:
+            differences.append(f"{name}: created without --if-not-exists (not idempotent)")
+        if creation["bootstrap"] != KAFKA_INTERNAL_BOOTSTRAP:
+            differences.append(f"{name}: created through {creation['bootstrap']}")
+    assert differences == [], "\n".join(differences)
+
+
+def test_kafka_clients_use_the_listener_the_broker_advertises_to_containers(
+    services: dict[str, Any], no_lab_environment: None
+) -> None:
+    broker = environment(services["kafka"])
+    advertised = broker["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert f"PLAINTEXT://{KAFKA_INTERNAL_BOOTSTRAP}" in advertised
+    assert f"PLAINTEXT_HOST://localhost:{LabSettings().kafka_broker_port}" in advertised
+    assert broker["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+    bootstraps = {
+        name: environment(service)["KAFKALAB_KAFKA_BOOTSTRAP"]
+        for name, service in services.items()
+        if "KAFKALAB_KAFKA_BOOTSTRAP" in environment(service)
+    }
+    assert {"fastapi_ingestor", "airflow-scheduler"} <= set(bootstraps)
+    wrong = {name: value for name, value in bootstraps.items() if value != KAFKA_INTERNAL_BOOTSTRAP}
+    assert wrong == {}, f"KAFKALAB_KAFKA_BOOTSTRAP is not {KAFKA_INTERNAL_BOOTSTRAP}: {wrong}"
+    exporter = flag_value(command_args(services["kafka-exporter"]), "--kafka.server")
+    assert exporter == KAFKA_INTERNAL_BOOTSTRAP
+
+
+@pytest.mark.parametrize("service_name", AIRFLOW_SERVICES)
+def test_airflow_connection_ids_are_the_ones_the_lab_code_uses(
+    services: dict[str, Any], service_name: str
+) -> None:
+    env = environment(services[service_name])
+    conn_ids = {
+        name.removeprefix("AIRFLOW_CONN_").lower(): value
+        for name, value in env.items()
+        if name.startswith("AIRFLOW_CONN_")
+    }
+    assert set(conn_ids) == set(AIRFLOW_CONNECTION_IDS.values())
+    for conn_id, value in conn_ids.items():
+        assert "conn_type" in json.loads(value), f"{conn_id}: not a JSON connection"
+
+
+def test_connections_equal_what_the_lab_renders_for_the_compose_settings(
+    services: dict[str, Any], monkeypatch: pytest.MonkeyPatch, no_lab_environment: None
+) -> None:
+    env = environment(services["airflow-scheduler"])
+    for name, value in env.items():
+        if name.startswith("KAFKALAB_"):
+            monkeypatch.setenv(name, value)
+    settings = LabSettings()
+    assert settings.profile == "compose"
+    rendered = {conn_id: json.loads(uri) for conn_id, uri in connection_uris(settings).items()}
+
+    for key in ("kafka", "object_store"):
+        conn_id = AIRFLOW_CONNECTION_IDS[key]
+        in_compose = json.loads(env[f"AIRFLOW_CONN_{conn_id.upper()}"])
+        assert in_compose == rendered[conn_id], f"{conn_id} differs from connection_uris()"
+
+    spark_conn_id = AIRFLOW_CONNECTION_IDS["spark"]
+    spark = json.loads(env[f"AIRFLOW_CONN_{spark_conn_id.upper()}"])
+    master = command_args(services["spark-master"])
+    master_url = f"spark://{flag_value(master, '--host')}:{flag_value(master, '--port')}"
+    assert spark["host"] == master_url
+    assert master_url in command_args(services["spark-worker"])
+
+
+def test_airflow_secrets_are_read_from_files_that_lab_init_writes(
+    services: dict[str, Any],
+) -> None:
+    written = {
+        secret.file_name
+        for secret in (
+            compose_init.AIRFLOW_JWT_SECRET,
+            compose_init.AIRFLOW_API_SECRET_KEY,
+            compose_init.AIRFLOW_ADMIN_PASSWORD,
+            compose_init.POSTGRES_PASSWORD,
+        )
+    } | {compose_init.SQL_ALCHEMY_CONN_FILE, compose_init.PASSWORDS_FILE}
+    secrets_dir = str(compose_init.DEFAULT_SECRETS_DIR)
+    lab_init_mounts = mounts(services["lab-init"])
+    assert secrets_dir in lab_init_mounts
+
+    problems = []
+    for name in AIRFLOW_SERVICES:
+        env = environment(services[name])
+        for option in (
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+            "AIRFLOW__API_AUTH__JWT_SECRET",
+            "AIRFLOW__API__SECRET_KEY",
+        ):
+            if option in env:
+                problems.append(f"{name}: {option} is a literal; use {option}_CMD")
+            command = shlex.split(env.get(f"{option}_CMD", ""))
+            if len(command) != 2 or command[0] != "cat":
+                problems.append(f"{name}: {option}_CMD should be `cat <file>`, is {command}")
+                continue
+            path = Path(command[1])
+            if str(path.parent) != secrets_dir or path.name not in written:
+                problems.append(f"{name}: {option}_CMD reads {path}, which lab-init never writes")
+        if mounts(services[name]).get(secrets_dir) != lab_init_mounts[secrets_dir]:
+            problems.append(f"{name}: does not mount lab-init's secrets volume at {secrets_dir}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_postgres_matches_the_database_url_lab_init_writes(services: dict[str, Any]) -> None:
+    postgres = environment(services[compose_init.POSTGRES_HOST])
+    assert "POSTGRES_PASSWORD" not in postgres, "the Postgres password must not be a literal"
+    assert postgres["POSTGRES_USER"] == compose_init.POSTGRES_USER
+    assert postgres["POSTGRES_DB"] == compose_init.POSTGRES_DB
+    secrets_dir = compose_init.DEFAULT_SECRETS_DIR
+    password_file = Path(postgres["POSTGRES_PASSWORD_FILE"])
+    assert password_file == secrets_dir / compose_init.POSTGRES_PASSWORD.file_name
+    lab_init_volume = mounts(services["lab-init"])[str(secrets_dir)]
+    postgres_volume = mounts(services[compose_init.POSTGRES_HOST]).get(str(secrets_dir))
+    assert postgres_volume == lab_init_volume, (
+        f"postgres mounts {postgres_volume} at {secrets_dir}, lab-init writes {lab_init_volume}"
+    )
+
+
+def test_the_ingestor_module_named_by_its_command_exists(services: dict[str, Any]) -> None:
+    args = command_args(services["fastapi_ingestor"])
+    assert args[0] == "uvicorn"
+    target = next(arg for arg in args[1:] if not arg.startswith("-"))
+    module, attribute = target.split(":")
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin, f"fastapi_ingestor runs {module}: not importable"
+    path = Path(spec.origin)
+    tree = ast.parse(path.read_text())
+    defined = {
+        assigned.id
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        for assigned in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(assigned, ast.Name)
+    }
+    assert attribute in defined, (
+        f"{module} defines no module-level {attribute}"
+    )
+
+
+def test_every_long_running_service_has_a_healthcheck(services: dict[str, Any]) -> None:
+    one_shot = {
+        dependency
+        for service in services.values()
+        for dependency, condition in (service.get("depends_on") or {}).items()
+        if isinstance(condition, dict)
+        and condition.get("condition") == "service_completed_successfully"
+    }
+    assert {"kafka-init", "airflow-init"} <= one_shot
+
+    without = sorted(
+        name
+        for name, service in services.items()
+        if name not in one_shot
+        and (
+            not (service.get("healthcheck") or {}).get("test")
+            or (service.get("healthcheck") or {}).get("disable")
+        )
+    )
+    assert without == [], f"long-running services without a healthcheck: {without}"
+    restarting = sorted(
+        name for name in one_shot if services[name].get("restart", "no") not in ("no", False)
+    )
+    assert restarting == [], f"one-shot jobs must not be restarted: {restarting}"
+
+
+def test_prometheus_scrapes_the_exporter_and_the_ingestor(services: dict[str, Any]) -> None:
+    config = yaml.safe_load(PROMETHEUS_FILE.read_text())
+    targets = {}
+    for job in config["scrape_configs"]:
+        for static in job.get("static_configs", []):
+            for target in static["targets"]:
+                targets[target] = job.get("metrics_path", "/metrics")
+    assert targets.get("kafka-exporter:9308") == "/metrics"
+    assert targets.get("fastapi_ingestor:8000") == "/metrics"
+    unknown = sorted(
+        target
+        for target in targets
+        if target.split(":")[0] not in services and not target.startswith("localhost:")
+    )
+    assert unknown == [], f"Prometheus scrapes hosts that are not compose services: {unknown}"
+
+
+def _provisioned_datasources() -> list[dict[str, Any]]:
+    return [
+        datasource
+        for path in sorted(GRAFANA_DATASOURCES.glob("*.y*ml"))
+        for datasource in yaml.safe_load(path.read_text())["datasources"]
+    ]
+
+
+def _datasource_uids(node: Any) -> set[str]:
+    uids: set[str] = set()
+    if isinstance(node, dict):
+        reference = node.get("datasource")
+        if isinstance(reference, dict) and "uid" in reference:
+            uids.add(reference["uid"])
+        for value in node.values():
+            uids |= _datasource_uids(value)
+    elif isinstance(node, list):
+        for item in node:
+            uids |= _datasource_uids(item)
+    return uids
+
+
+def test_the_lag_dashboard_uses_the_provisioned_prometheus_datasource(
+    services: dict[str, Any],
+) -> None:
+    prometheus_sources = [ds for ds in _provisioned_datasources() if ds["type"] == "prometheus"]
+    assert len(prometheus_sources) == 1
+    datasource = prometheus_sources[0]
+    assert datasource["url"] == f"http://prometheus:{published_ports(services['prometheus'])[0][1]}"
+
+    dashboard = json.loads(LAG_DASHBOARD.read_text())
+    assert _datasource_uids(dashboard) == {datasource["uid"]}
+
+
+def test_the_lag_dashboard_shows_lag_throughput_and_partitions() -> None:
+    dashboard = json.loads(LAG_DASHBOARD.read_text())
+    expressions = " ".join(
+        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])
+    )
+    used = set(re.findall(r"\bkafka_[a-z_]+\b", expressions))
+    missing = LAG_DASHBOARD_METRICS - used
+    assert missing == set(), f"the lag dashboard queries none of {sorted(missing)}"
+    assert "sum by (consumergroup, topic) (kafka_consumergroup_lag" in expressions
+    assert "rate(kafka_topic_partition_current_offset" in expressions
+
+
+def test_grafana_mounts_the_dashboards_where_the_provider_reads_them(
+    services: dict[str, Any],
+) -> None:
+    providers = [
+        provider
+        for path in sorted(GRAFANA_PROVIDERS.glob("*.y*ml"))
+        for provider in yaml.safe_load(path.read_text())["providers"]
+    ]
+    provider_paths = {provider["options"]["path"] for provider in providers}
+    grafana_mounts = mounts(services["grafana"])
+    dashboards_source = "./" + str(LAG_DASHBOARD.parent.relative_to(REPO_ROOT))
+    mounted_at = {
+        target for target, source in grafana_mounts.items() if source == dashboards_source
+    }
+    assert mounted_at & provider_paths, (
+        f"{dashboards_source} is mounted at {sorted(mounted_at)}, "
+        f"the dashboard provider reads {sorted(provider_paths)}"
+    )
