@@ -63,7 +63,7 @@ class VerifyGeneratorRunOperator(BaseOperator):
         before: dict,
         after: dict,
         sample_size: int = 5,
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -252,7 +252,7 @@ class GroupsCaughtUpOperator(BaseOperator):
         *,
         groups: dict[str, str],
         target: dict,
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

@@ -31,7 +31,7 @@ class ConsumerGroupRunOperator(BaseOperator):
         window_start: dict | None = None,
         from_beginning: bool = True,
         timeout_seconds: float = 600.0,
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

@@ -52,7 +52,7 @@ class DeltaReconcileOperator(BaseOperator):
         id_column: str | None = None,
         later_records_allowed: bool = False,
         object_store_conn_id: str = "lab_object_store",
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

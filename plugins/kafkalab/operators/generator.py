@@ -14,6 +14,7 @@ from kafkalab.generator.background import (
     start_background_run,
     stop_background_run,
 )
+from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.settings import get_settings
 
 GENERATOR_TEMPLATE_FIELDS = (
@@ -54,7 +55,7 @@ class _GeneratorOperator(BaseOperator):
         ingestor_conn_id: str = "lab_ingestor",
         target: str = "http",
         topics: dict[str, str] | None = None,
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -78,8 +79,6 @@ class _GeneratorOperator(BaseOperator):
 
     def _endpoint_args(self) -> list[str]:
         if self.target == "kafka":
-            from kafkalab.hooks.kafka import LabKafkaHook
-
             args = [
                 "--target",
                 "kafka",

@@ -24,7 +24,7 @@ class SnapshotEndOffsetsOperator(BaseOperator):
         *,
         topics: list[str] | str,
         which: str = "end",
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -64,7 +64,7 @@ class SnapshotGroupOffsetsOperator(BaseOperator):
         *,
         group: str,
         topics: list[str] | str | None = None,
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

@@ -46,7 +46,7 @@ class _StreamingJobArguments:
         min_partitions: int | str | None = None,
         run_for: float | str | None = None,
         stop_when_idle: float | str | None = None,
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
     ) -> None:
         self.topic = topic
         self.output_path = output_path
@@ -114,7 +114,7 @@ class SparkStreamingJobOperator(_StreamingJobArguments, SparkSubmitOperator):
         min_partitions: int | str | None = None,
         run_for: float | str | None = None,
         stop_when_idle: float | str | None = None,
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("name", "kafkalab-streaming-consumer")

@@ -19,7 +19,9 @@ class _TopicOperator(BaseOperator):
     template_fields: Sequence[str] = ("topic",)
     ui_color = "#fdf2e9"
 
-    def __init__(self, *, topic: str, kafka_config_id: str = "kafka_default", **kwargs: Any):
+    def __init__(
+        self, *, topic: str, kafka_config_id: str = LabKafkaHook.default_conn_name, **kwargs: Any
+    ):
         super().__init__(**kwargs)
         self.topic = topic
         self.kafka_config_id = kafka_config_id

@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from kafkalab.domain.lag import LagCondition
+from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.triggers.inline import run_trigger_inline
 from kafkalab.triggers.lag import ConsumerLagTrigger
 
@@ -48,7 +49,7 @@ class ConsumerLagSensor(BaseOperator):
         with_time_lag: bool = False,
         poll_interval: float = 2.0,
         timeout_seconds: float | str = 300.0,
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         deferrable: bool = True,
         **kwargs: Any,
     ) -> None:

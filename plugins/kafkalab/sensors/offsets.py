@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
+from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.triggers.inline import run_trigger_inline
 from kafkalab.triggers.offsets import EndOffsetsAdvancedTrigger
 
@@ -27,7 +28,7 @@ class EndOffsetsAdvancedSensor(BaseOperator):
         min_advance: dict,
         poll_interval: float = 2.0,
         timeout_seconds: float | str = 300.0,
-        kafka_config_id: str = "kafka_default",
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
         deferrable: bool = True,
         **kwargs: Any,
     ) -> None:
