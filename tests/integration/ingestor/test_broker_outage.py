@@ -10,8 +10,6 @@ import time
 from collections.abc import Iterator
 
 import httpx
-from tests.integration.test_ingestor import ids_of_run, snapshot
-from tests.unit.test_schemas import LAB_GUIDE_TRANSACTION
 
 from kafkalab.domain.schemas import FINANCIAL, STREAMS
 from kafkalab.generator.background import (
@@ -20,6 +18,8 @@ from kafkalab.generator.background import (
     stop_background_run,
 )
 from kafkalab.lab.stack.lifecycle import Stack
+from tests.support.events import LAB_GUIDE_TRANSACTION
+from tests.support.kafka import ids_of_run, snapshot
 
 
 @contextlib.contextmanager

@@ -3,35 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 
 import httpx
 import pytest
-from tests.unit.test_schemas import LAB_GUIDE_CLAIM, LAB_GUIDE_TRANSACTION
 
 from kafkalab.domain.schemas import FINANCIAL, INSURANCE, STREAMS
 from kafkalab.generator.runner import GeneratorConfig, run_generator
-from kafkalab.kafka.admin import KafkaAdmin
 from kafkalab.kafka.ranges import read_between
-
-
-def snapshot(settings) -> dict[str, dict[int, int]]:
-    admin = KafkaAdmin({"bootstrap.servers": settings.kafka_bootstrap})
-    return {s.topic: admin.end_offsets(s.topic) for s in STREAMS.values()}
-
-
-def ids_of_run(settings, before, after, run_id: str) -> dict[str, Counter]:
-    seen: dict[str, Counter] = {}
-    for stream in STREAMS.values():
-        counter: Counter = Counter()
-        for record in read_between(
-            settings.kafka_bootstrap, stream.topic, before[stream.topic], after[stream.topic]
-        ):
-            event = json.loads(record.value)
-            if event.get("run_id") == run_id:
-                counter[event[stream.id_field]] += 1
-        seen[stream.topic] = counter
-    return seen
+from tests.support.events import LAB_GUIDE_CLAIM, LAB_GUIDE_TRANSACTION
+from tests.support.kafka import ids_of_run, snapshot
 
 
 @pytest.mark.parametrize("batch_size", [1, 50], ids=["single-event", "batch"])
