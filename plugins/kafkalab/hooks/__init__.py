@@ -1,0 +1,1 @@
+"""Airflow hooks: the lab's Kafka and object-store connections."""

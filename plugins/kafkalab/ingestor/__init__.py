@@ -1,0 +1,4 @@
+"""The FastAPI ingestor: validates events and publishes them to Kafka.
+
+Run with ``uvicorn kafkalab.ingestor.app:app``.
+"""

@@ -1,0 +1,3 @@
+"""Talking to Kafka: client configs, admin (topics, offsets, lag), reading ranges back,
+consumer groups and their commits.
+"""

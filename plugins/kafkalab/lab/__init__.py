@@ -1,0 +1,1 @@
+"""The lab itself: the ``./lab`` CLI, the Airflow REST client, and the local stack."""

@@ -1,0 +1,1 @@
+"""Airflow operators: the steps of the exercises, their faults, checks and report."""

@@ -1,0 +1,1 @@
+"""Airflow sensors: wait for facts (offsets, lag, Delta rows), deferrable."""

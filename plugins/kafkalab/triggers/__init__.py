@@ -1,0 +1,1 @@
+"""Airflow triggers: the async polling loops the sensors defer to."""

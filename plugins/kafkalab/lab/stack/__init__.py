@@ -1,0 +1,3 @@
+"""The local stack: installing jars, rendering configs, starting and supervising
+Kafka, the object store, the ingestor and Airflow as processes.
+"""
