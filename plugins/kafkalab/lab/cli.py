@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -297,12 +299,23 @@ def cmd_run(settings: LabSettings, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def needs_stack(pytest_args: Sequence[str]) -> bool:
+    """False when the selection is the unit tier only: pure logic needs no service."""
+    args = list(pytest_args)
+    for flag, value in itertools.pairwise(args):
+        if flag == "-m" and value.strip() == "unit":
+            return False
+    paths = [arg for arg in args if not arg.startswith("-") and arg.startswith("tests")]
+    return not paths or not all(Path(path).parts[:2] == ("tests", "unit") for path in paths)
+
+
 def cmd_test(settings: LabSettings, args: argparse.Namespace) -> int:
     # A stack the tests bring up keeps its DAGs paused: the nightly drill must not fire
     # under them (the exercise tests run each DAG themselves).
     os.environ[PAUSE_DAGS_VARIABLE] = "true"
     settings = get_settings()
-    _ensure_up(settings)
+    if needs_stack(args.args):
+        _ensure_up(settings)
     env = child_environment(settings)
     venv_bin = settings.paths.venv / "bin"
     lint = subprocess.run([str(venv_bin / "ruff"), "check", "."], cwd=REPO_ROOT, env=env)
