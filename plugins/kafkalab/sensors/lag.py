@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Context
 
 from kafkalab.domain.lag import LagCondition
 from kafkalab.hooks.kafka import LabKafkaHook
-from kafkalab.triggers.inline import run_trigger_inline
+from kafkalab.sensors.base import DeferrableSensor
 from kafkalab.triggers.lag import ConsumerLagTrigger
 
 
-class ConsumerLagSensor(BaseOperator):
+class ConsumerLagSensor(DeferrableSensor):
     """Wait until ``group``'s lag on ``topics`` satisfies ``mode``/``threshold``.
 
     Modes (see ``kafkalab.domain.lag.LagCondition``): ``at_most`` (optionally per partition,
@@ -34,7 +32,6 @@ class ConsumerLagSensor(BaseOperator):
         "baseline_total",
         "timeout_seconds",
     )
-    ui_color = "#e8f4f8"
 
     def __init__(
         self,
@@ -47,10 +44,7 @@ class ConsumerLagSensor(BaseOperator):
         hold_for: float = 0.0,
         baseline_total: int | str | None = None,
         with_time_lag: bool = False,
-        poll_interval: float = 2.0,
-        timeout_seconds: float | str = 300.0,
         kafka_config_id: str = LabKafkaHook.default_conn_name,
-        deferrable: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,12 +57,9 @@ class ConsumerLagSensor(BaseOperator):
         self.hold_for = hold_for
         self.baseline_total = baseline_total
         self.with_time_lag = with_time_lag
-        self.poll_interval = poll_interval
-        self.timeout_seconds = timeout_seconds
         self.kafka_config_id = kafka_config_id
-        self.deferrable = deferrable
 
-    def _trigger(self) -> ConsumerLagTrigger:
+    def trigger(self) -> ConsumerLagTrigger:
         topics = [self.topics] if isinstance(self.topics, str) else list(self.topics)
         baseline = self.baseline_total
         return ConsumerLagTrigger(
@@ -86,30 +77,20 @@ class ConsumerLagSensor(BaseOperator):
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
-        trigger = self._trigger()
+        trigger = self.trigger()
         self.log.info(
             "waiting for group %s on %s: %s",
             self.group,
             trigger.topics,
             trigger.condition().describe(trigger.baseline_total),
         )
-        if not self.deferrable:
-            return self.execute_complete(context, run_trigger_inline(trigger))
-        self.defer(
-            trigger=trigger,
-            method_name="execute_complete",
-            timeout=dt.timedelta(seconds=trigger.timeout + 120),
-        )
-        return {}  # not reached: defer raises
+        return super().execute(context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        if event["status"] != "met":
-            # A wrong outcome is not transient: no retry.
-            raise AirflowFailException(event["message"])
-        snapshot = event["snapshot"]
+        event = super().execute_complete(context, event)
         self.log.info(
             "condition met after %.1fs; total lag %s",
             event["waited_seconds"],
-            snapshot["total_lag"],
+            event["snapshot"]["total_lag"],
         )
         return event

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from kafkalab.triggers.base import PollingTrigger
 
 
-class DeltaRowsTrigger(BaseTrigger):
+class DeltaRowsTrigger(PollingTrigger):
     def __init__(
         self,
         path: str,
@@ -19,52 +18,32 @@ class DeltaRowsTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         timeout: float = 300.0,
     ) -> None:
-        super().__init__()
+        super().__init__(poll_interval=poll_interval, timeout=timeout)
         self.path = path
         self.min_rows = min_rows
         self.object_store_conn_id = object_store_conn_id
-        self.poll_interval = poll_interval
-        self.timeout = timeout
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            "kafkalab.triggers.delta.DeltaRowsTrigger",
-            {
-                "path": self.path,
-                "min_rows": self.min_rows,
-                "object_store_conn_id": self.object_store_conn_id,
-                "poll_interval": self.poll_interval,
-                "timeout": self.timeout,
-            },
-        )
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    async def connect(self) -> None:
         from kafkalab.hooks.object_store import ObjectStoreHook
+
+        self.store = await self.hold(lambda: ObjectStoreHook(self.object_store_conn_id).get_conn())
+        self.rows: int | None = None
+        self.samples: list[tuple[float, int]] = []
+
+    async def poll(self) -> bool:
         from kafkalab.lake.delta import DeltaTableMissing, delta_row_count
 
-        store = await asyncio.to_thread(
-            lambda: ObjectStoreHook(self.object_store_conn_id).get_conn()
-        )
-        started = time.monotonic()
-        samples: list[tuple[float, int]] = []
-        while True:
-            try:
-                rows: int | None = await asyncio.to_thread(delta_row_count, store, self.path)
-            except DeltaTableMissing:
-                rows = None
-            samples.append((round(time.time(), 3), rows or 0))
-            waited = time.monotonic() - started
-            met = rows is not None and rows >= self.min_rows
-            if met or waited >= self.timeout:
-                yield TriggerEvent(
-                    {
-                        "status": "met" if met else "timeout",
-                        "path": self.path,
-                        "rows": rows,
-                        "table_exists": rows is not None,
-                        "waited_seconds": round(waited, 3),
-                        "samples": samples,
-                    }
-                )
-                return
-            await asyncio.sleep(self.poll_interval)
+        try:
+            self.rows = await asyncio.to_thread(delta_row_count, self.store, self.path)
+        except DeltaTableMissing:
+            self.rows = None
+        self.samples.append((round(time.time(), 3), self.rows or 0))
+        return self.rows is not None and self.rows >= self.min_rows
+
+    def figures(self, met: bool, waited: float) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "rows": self.rows,
+            "table_exists": self.rows is not None,
+            "samples": self.samples,
+        }

@@ -12,8 +12,12 @@ def run_trigger_inline(trigger: BaseTrigger) -> dict[str, Any]:
     """The first event's payload: the same loop the triggerer would run, in this process."""
 
     async def first_event() -> dict[str, Any]:
-        async for event in trigger.run():
-            return event.payload
-        raise RuntimeError(f"{type(trigger).__name__} ended without an event")
+        try:
+            async for event in trigger.run():
+                return event.payload
+            raise RuntimeError(f"{type(trigger).__name__} ended without an event")
+        finally:
+            # As the triggerer does once a trigger is done: release what it holds.
+            await trigger.cleanup()
 
     return asyncio.run(first_event())

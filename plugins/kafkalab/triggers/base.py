@@ -1,0 +1,86 @@
+"""The one polling loop of the lab's triggers: observe, wait, fire once."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from abc import abstractmethod
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+Client = TypeVar("Client")
+
+
+class PollingTrigger(BaseTrigger):
+    """Polls one fact every ``poll_interval`` seconds until it holds or ``timeout`` passes.
+
+    Fires exactly one event: ``status`` (``met`` or ``timeout``), ``waited_seconds`` and
+    the figures of the last observation. A subclass keeps each constructor argument as
+    an attribute of the same name (``serialize()`` hands them to the triggerer), opens
+    its clients in ``connect()`` through ``hold()``, observes once per ``poll()`` and
+    describes what it saw in ``figures()``.
+    """
+
+    def __init__(self, *, poll_interval: float, timeout: float) -> None:
+        super().__init__()
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self._held: list[Any] = []
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        # The triggerer rebuilds the trigger from this class path in another process, so
+        # the path follows the class wherever it lives, and the kwargs are its arguments.
+        cls = type(self)
+        arguments = [
+            name
+            for name, parameter in inspect.signature(cls.__init__).parameters.items()
+            if name != "self"
+            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        ]
+        return f"{cls.__module__}.{cls.__qualname__}", {n: getattr(self, n) for n in arguments}
+
+    async def hold(self, open_client: Callable[[], Client]) -> Client:
+        """Open a client off the event loop (connecting blocks) and release it in cleanup()."""
+        client = await asyncio.to_thread(open_client)
+        self._held.append(client)
+        return client
+
+    async def connect(self) -> None:
+        """Open the clients ``poll()`` uses, and reset what it accumulates."""
+
+    @abstractmethod
+    async def poll(self) -> bool:
+        """Take one observation and keep it; whether the condition holds."""
+
+    @abstractmethod
+    def figures(self, met: bool, waited: float) -> dict[str, Any]:
+        """The event's figures from the last observation."""
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        await self.connect()
+        started = time.monotonic()
+        while True:
+            met = await self.poll()
+            waited = time.monotonic() - started
+            if met or waited >= self.timeout:
+                yield TriggerEvent(
+                    {
+                        "status": "met" if met else "timeout",
+                        "waited_seconds": round(waited, 3),
+                        **self.figures(met, waited),
+                    }
+                )
+                return
+            await asyncio.sleep(self.poll_interval)
+
+    async def cleanup(self) -> None:
+        # The triggerer calls this after run() ends or is cancelled; a client without
+        # close() (confluent-kafka's AdminClient) is freed once nothing refers to it.
+        held, self._held = self._held, []
+        for client in held:
+            close = getattr(client, "close", None)
+            if callable(close):
+                await asyncio.to_thread(close)
