@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
 
 from kafkalab.kafka.admin import KafkaAdmin
+from kafkalab.kafka.client import ClientConfig, connection_config
 
 
 class LabKafkaHook(KafkaAdminClientHook):
@@ -16,11 +15,13 @@ class LabKafkaHook(KafkaAdminClientHook):
     changes live in ``kafkalab.kafka.admin`` so that `./lab lag` shares them.
     """
 
-    def client_config(self) -> dict[str, Any]:
-        config = self._build_config()
-        # A connection may carry consumer settings (group.id, ...): admin calls ignore them,
-        # but librdkafka warns about each; keep only what every client accepts.
-        return {k: v for k, v in config.items() if k not in ("group.id", "auto.offset.reset")}
+    def client_config(self) -> ClientConfig:
+        """The connection's config, for ``kafkalab.kafka.client`` to build any client from.
+
+        TLS and SASL extras stay in it; consumer settings the connection may carry
+        (``group.id``, ...) do not: each consumer the lab runs sets its own.
+        """
+        return connection_config(self._build_config())
 
     @property
     def bootstrap_servers(self) -> str:

@@ -9,6 +9,7 @@ passes the lab's settings.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +31,9 @@ from confluent_kafka.admin import (
 )
 
 from kafkalab.domain.lag import LagSnapshot, compute_lag
+from kafkalab.domain.offsets import Offsets
 from kafkalab.domain.topics import TopicSpec
-
-Offsets = dict[int, int]
+from kafkalab.kafka.client import ConnectionSource, admin_config, consumer_config
 
 
 class UnknownTopic(LookupError):
@@ -41,6 +42,39 @@ class UnknownTopic(LookupError):
 
 class PartitionDecreaseRefused(ValueError):
     """Kafka can only add partitions; asking for fewer is a misconfigured exercise."""
+
+
+class OffsetCommitRefused(RuntimeError):
+    """The broker did not store a group's offset for one or more partitions."""
+
+
+def commit_group_offsets(
+    admin: AdminClient,
+    group: str,
+    topic: str,
+    offsets: Mapping[int, int],
+    timeout: float = 30.0,
+) -> Offsets:
+    """Store ``offsets`` as ``group``'s committed positions on ``topic``; return them.
+
+    Through the admin API, as `kafka-consumer-groups --reset-offsets` does: nobody has
+    to join the group, but the group must have no active members, or the broker
+    refuses. A refusal of any single partition raises, naming each partition's error.
+    """
+    partitions = [TopicPartition(topic, p, o) for p, o in sorted(offsets.items())]
+    if not partitions:
+        return {}
+    request = [ConsumerGroupTopicPartitions(group, partitions)]
+    stored = admin.alter_consumer_group_offsets(request, request_timeout=timeout)[group].result()
+    refused = {
+        tp.partition: str(tp.error) for tp in stored.topic_partitions or [] if tp.error is not None
+    }
+    if refused:
+        raise OffsetCommitRefused(
+            f"group {group}: the broker did not store the offsets of {topic} "
+            f"for partitions {refused}"
+        )
+    return dict(offsets)
 
 
 @dataclass(frozen=True)
@@ -60,8 +94,8 @@ class TopicDescription:
 
 
 class KafkaAdmin:
-    def __init__(self, config: dict[str, Any], timeout: float = 30.0) -> None:
-        self.config = dict(config)
+    def __init__(self, connection: ConnectionSource, timeout: float = 30.0) -> None:
+        self.config = admin_config(connection)
         self.timeout = timeout
         # A client id makes the lab's admin calls recognisable in broker logs.
         self.admin = AdminClient({**self.config, "client.id": "kafkalab-admin"})
@@ -181,11 +215,7 @@ class KafkaAdmin:
         return self.reset_group_to_offsets(group, topic, self.earliest_offsets(topic))
 
     def reset_group_to_offsets(self, group: str, topic: str, offsets: Offsets) -> Offsets:
-        partitions = [TopicPartition(topic, p, o) for p, o in sorted(offsets.items())]
-        self.admin.alter_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=self.timeout
-        )[group].result()
-        return dict(offsets)
+        return commit_group_offsets(self.admin, group, topic, offsets, self.timeout)
 
     def consumer_groups(self) -> list[str]:
         listing = self.admin.list_consumer_groups(request_timeout=self.timeout).result()
@@ -216,9 +246,7 @@ class KafkaAdmin:
         """Seconds between now and the timestamp of each partition's first unconsumed record."""
         from dataclasses import replace
 
-        consumer = Consumer(
-            {**self.config, "group.id": "kafkalab-time-lag", "enable.auto.commit": False}
-        )
+        consumer = Consumer(consumer_config(self.config, "kafkalab-time-lag"))
         partitions = []
         try:
             for p in snapshot.partitions:

@@ -15,9 +15,11 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from kafkalab.domain.offsets import Offsets
 from kafkalab.domain.reconcile import sequence_digest
 from kafkalab.domain.schemas import STREAMS
-from kafkalab.kafka.admin import KafkaAdmin, Offsets
+from kafkalab.kafka.admin import KafkaAdmin
+from kafkalab.kafka.client import ConnectionSource, consumer_config
 
 ID_FIELDS = tuple(stream.id_field for stream in STREAMS.values())
 
@@ -69,7 +71,7 @@ class ConsumerRunTimeout(TimeoutError):
 
 
 def run_consumer_group(
-    config: dict[str, Any],
+    connection: ConnectionSource,
     group: str,
     topic: str,
     until: Offsets | None = None,
@@ -86,7 +88,7 @@ def run_consumer_group(
     ``[window_start, until)`` (default: everything consumed), so consumers that began
     at different points can be compared on the range they share.
     """
-    admin = KafkaAdmin(config)
+    admin = KafkaAdmin(connection)
     targets = {int(p): int(o) for p, o in (until or admin.end_offsets(topic)).items()}
     window_start = {int(p): int(o) for p, o in (window_start or {}).items()}
     if from_beginning:
@@ -108,13 +110,9 @@ def run_consumer_group(
     pending = {p for p, seq in sequences.items() if seq.start < seq.target}
 
     consumer = Consumer(
-        {
-            **config,
-            "group.id": group,
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "client.id": f"kafkalab-{group}",
-        }
+        consumer_config(
+            connection, group, **{"auto.offset.reset": "earliest", "client.id": f"kafkalab-{group}"}
+        )
     )
     started = time.monotonic()
     last_report = started

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-Offsets = dict[int, int]
+from kafkalab.domain.offsets import Offsets
+from kafkalab.kafka.client import ConnectionSource, consumer_config
 
 
 @dataclass(frozen=True)
@@ -21,21 +22,20 @@ class Record:
 
 
 def read_between(
-    bootstrap: str, topic: str, start: Offsets, end: Offsets, timeout: float = 60.0
+    connection: ConnectionSource,
+    topic: str,
+    start: Offsets,
+    end: Offsets,
+    timeout: float = 60.0,
 ) -> Iterator[Record]:
     """Every record with start[p] <= offset < end[p], partition by partition in order.
 
     Partitions missing from ``start`` are read from 0 (new partitions of an altered
     topic). Raises if the range cannot be read within ``timeout`` seconds of silence.
     """
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "kafkalab-reader",
-            "enable.auto.commit": False,
-            "enable.partition.eof": False,
-        }
-    )
+    # Assigned partitions, never subscribed: the group id is only a label, nothing is
+    # committed under it.
+    consumer = Consumer(consumer_config(connection, "kafkalab-reader"))
     wanted = {p: (start.get(p, 0), stop) for p, stop in end.items() if stop > start.get(p, 0)}
     if not wanted:
         consumer.close()
@@ -69,12 +69,3 @@ def read_between(
                     del remaining[partition]
     finally:
         consumer.close()
-
-
-def offsets_for(topic: str, value: dict | None) -> dict[int, int] | None:
-    """Accept ``{partition: offset}`` or a snapshot ``{"topics": {topic: {...}}}``."""
-    if value is None:
-        return None
-    if "topics" in value:
-        value = value["topics"][topic]
-    return {int(p): int(o) for p, o in value.items()}

@@ -208,7 +208,7 @@ def cmd_generate(settings: LabSettings, args: argparse.Namespace) -> int:
 def lag_table(settings: LabSettings, groups: list[str], topics: list[str] | None) -> Table:
     from kafkalab.kafka.admin import KafkaAdmin
 
-    admin = KafkaAdmin({"bootstrap.servers": settings.kafka_bootstrap})
+    admin = KafkaAdmin(settings)
     table = Table(title=f"consumer lag at {time.strftime('%H:%M:%S')}")
     for column in ("group", "topic", "partition", "committed", "end", "lag"):
         table.add_column(column, justify="left" if column in ("group", "topic") else "right")

@@ -12,10 +12,11 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 from pydantic import ValidationError
 
+from kafkalab.domain.offsets import offsets_for
 from kafkalab.domain.reconcile import compress_offsets
 from kafkalab.domain.schemas import STREAMS
 from kafkalab.hooks.kafka import LabKafkaHook
-from kafkalab.kafka.ranges import offsets_for, read_between
+from kafkalab.kafka.ranges import read_between
 from kafkalab.operators.generator import ingestor_url
 
 

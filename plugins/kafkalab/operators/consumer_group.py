@@ -7,9 +7,9 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from kafkalab.domain.offsets import offsets_for
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.kafka.consumer_groups import run_consumer_group
-from kafkalab.kafka.ranges import offsets_for
 
 
 class ConsumerGroupRunOperator(BaseOperator):

@@ -9,10 +9,11 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
+from kafkalab.domain.offsets import offsets_for
 from kafkalab.domain.reconcile import reconcile_records, sequence_digest
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.hooks.object_store import ObjectStoreHook
-from kafkalab.kafka.ranges import offsets_for, read_between
+from kafkalab.kafka.ranges import read_between
 from kafkalab.lake.delta import DeltaTableMissing, read_delta
 
 

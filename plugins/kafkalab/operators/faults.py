@@ -63,13 +63,15 @@ def duplicate_records(topic: str, count: int, before: dict, after: dict) -> dict
     """Publish copies of ``count`` records of the range again, as a misbehaving producer."""
     from confluent_kafka import Producer
 
+    from kafkalab.domain.offsets import offsets_for
     from kafkalab.hooks.kafka import LabKafkaHook
-    from kafkalab.kafka.ranges import offsets_for, read_between
+    from kafkalab.kafka.client import producer_config
+    from kafkalab.kafka.ranges import read_between
 
-    config = LabKafkaHook().client_config()
+    connection = LabKafkaHook().client_config()
     records = []
     for record in read_between(
-        config["bootstrap.servers"],
+        connection,
         topic,
         offsets_for(topic, before) or {},
         offsets_for(topic, after) or {},
@@ -77,7 +79,9 @@ def duplicate_records(topic: str, count: int, before: dict, after: dict) -> dict
         records.append(record)
         if len(records) >= count:
             break
-    producer = Producer(config)
+    # Separate produce calls of the same bytes: the idempotent producer deduplicates only
+    # its own retries, so these land as second copies, as intended.
+    producer = Producer(producer_config(connection))
     for record in records:
         producer.produce(topic, key=record.key, value=record.value, partition=record.partition)
     producer.flush(30)
@@ -122,17 +126,11 @@ def drop_latest_delta_commit(path: str) -> dict[str, Any]:
 
 def rewind_group(group: str, topic: str, target: dict) -> dict[str, Any]:
     """Commit half of the target offsets for ``group``: a consumer that stopped early."""
-    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-
+    from kafkalab.domain.offsets import offsets_for
     from kafkalab.hooks.kafka import LabKafkaHook
-    from kafkalab.kafka.ranges import offsets_for
 
     halves = {p: o // 2 for p, o in (offsets_for(topic, target) or {}).items()}
-    admin = LabKafkaHook().lab_admin()
-    partitions = [TopicPartition(topic, p, o) for p, o in sorted(halves.items())]
-    admin.admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)])[
-        group
-    ].result()
+    LabKafkaHook().lab_admin().reset_group_to_offsets(group, topic, halves)
     return {"group": group, "topic": topic, "committed": halves}
 
 

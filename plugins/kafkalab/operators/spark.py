@@ -9,8 +9,8 @@ from typing import Any
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import BaseOperator, Context
 
+from kafkalab.domain.offsets import offsets_for
 from kafkalab.hooks.kafka import LabKafkaHook
-from kafkalab.kafka.ranges import offsets_for
 from kafkalab.settings import get_settings
 from kafkalab.spark.jobs import STREAMING_JOB, StreamingJobs, streaming_job_args
 

@@ -44,20 +44,16 @@ def commit_group_offsets(
     visible to `kafka-consumer-groups --describe`, kafka-exporter and the lab's lag
     sensor. The group never subscribes, so it has no members and accepts the write.
     """
-    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
     from confluent_kafka.admin import AdminClient
 
-    partitions = [
-        TopicPartition(topic, partition, offset)
-        for topic, by_partition in offsets.items()
-        for partition, offset in sorted(by_partition.items())
-    ]
-    if not partitions:
+    from kafkalab.kafka import admin as kafka_admin
+    from kafkalab.kafka.client import admin_config
+
+    if not any(offsets.values()):
         return
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    request = [ConsumerGroupTopicPartitions(group, partitions)]
-    for future in admin.alter_consumer_group_offsets(request, request_timeout=timeout).values():
-        future.result()
+    admin = AdminClient(admin_config(bootstrap))
+    for topic, by_partition in offsets.items():
+        kafka_admin.commit_group_offsets(admin, group, topic, by_partition, timeout)
 
 
 def make_offset_commit_listener(bootstrap: str, group: str, on_progress: Callable | None = None):

@@ -165,7 +165,7 @@ class Stack:
         self.bootstrap()
 
     def bootstrap(self) -> None:
-        admin = KafkaAdmin({"bootstrap.servers": self.settings.kafka_bootstrap})
+        admin = KafkaAdmin(self.settings)
         for spec in load_topic_specs():
             self.progress(f"topic {spec.name}: {admin.ensure_topic(spec)}")
         created = ensure_buckets(self.settings)

@@ -89,7 +89,10 @@ def _prepare_kafka(settings: LabSettings) -> None:
 def _kafka_health(settings: LabSettings) -> Health:
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 0})
+    from kafkalab.kafka.client import admin_config
+
+    # Quiet: while the broker starts, librdkafka would log every refused connection.
+    admin = AdminClient(admin_config(settings, log_level=0))
     try:
         metadata = admin.list_topics(timeout=3)
     except Exception as exc:  # KafkaException: broker not reachable yet
