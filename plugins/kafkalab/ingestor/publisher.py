@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, Producer
 
+from kafkalab.kafka.client import ConnectionSource, connection_config, producer_config
+
 log = logging.getLogger("kafkalab.ingestor")
 
 
@@ -38,8 +40,9 @@ class KafkaPublisher:
     serves the delivery reports and hands each one to the waiting request's future.
     """
 
-    def __init__(self, bootstrap: str, delivery_timeout_ms: int = 10_000) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, connection: ConnectionSource, delivery_timeout_ms: int = 10_000) -> None:
+        self.connection = connection_config(connection)
+        self.bootstrap = self.connection["bootstrap.servers"]
         self.delivery_timeout_ms = delivery_timeout_ms
         self._broker_up = True
         self._down_since: float | None = None
@@ -50,23 +53,16 @@ class KafkaPublisher:
         self._poller.start()
 
     def _new_producer(self) -> Producer:
-        return Producer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                # Explicit, because defaults have changed between client versions.
-                "acks": "all",
-                "enable.idempotence": True,
-                "linger.ms": 5,
-                "compression.type": "lz4",
-                "batch.num.messages": 10_000,
-                # A record the broker has not acknowledged by then fails its request with
-                # 503, and the client retries: never an open-ended wait, never a drop.
-                "message.timeout.ms": self.delivery_timeout_ms,
-                "statistics.interval.ms": 1000,
-                "stats_cb": self._on_stats,
-                "error_cb": self._on_error,
-            }
-        )
+        extra = {
+            # A record the broker has not acknowledged by then fails its request with
+            # 503, and the client retries: never an open-ended wait, never a drop.
+            "message.timeout.ms": self.delivery_timeout_ms,
+            # Broker state for /health and the 503 fast path, from librdkafka's callbacks.
+            "statistics.interval.ms": 1000,
+            "stats_cb": self._on_stats,
+            "error_cb": self._on_error,
+        }
+        return Producer(producer_config(self.connection, **extra))
 
     # --- broker state, from librdkafka's callbacks (poller thread) ----------------------
 

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from kafkalab.domain.schemas import FINANCIAL, INSURANCE, STREAMS
+from kafkalab.domain.schemas import FINANCIAL, INSURANCE, STREAMS, sequenced_id
 from kafkalab.generator.runner import GeneratorConfig, run_generator
 from kafkalab.kafka.ranges import read_between
 from tests.support.events import LAB_GUIDE_CLAIM, LAB_GUIDE_TRANSACTION
@@ -34,7 +34,7 @@ def test_every_acknowledged_event_is_in_its_topic_exactly_once(
     for stream in STREAMS.values():
         topic_summary = summary.topics[stream.topic]
         expected = {
-            f"{stream.id_prefix}-{unique_name}-{seq:09d}"
+            sequenced_id(stream.id_prefix, unique_name, seq)
             for seq in range(topic_summary["first_sequence"], topic_summary["last_sequence"] + 1)
         }
         assert set(seen[stream.topic]) == expected, f"{stream.topic}: ids differ"
