@@ -7,12 +7,16 @@ later, possibly from another worker process: the run is a recorded process (see
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
 
+from kafkalab.generator.config import GeneratorConfig
+from kafkalab.generator.status import read_status
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lab.stack.process import ProcessRegistry
 from kafkalab.settings import REPO_ROOT, LabSettings
@@ -30,6 +34,9 @@ class BackgroundStatus:
     running: bool
     summary: dict | None
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 def _registry(settings: LabSettings) -> ProcessRegistry:
     return ProcessRegistry(settings.paths.run, settings.paths.logs)
@@ -39,28 +46,27 @@ def _process_name(run_id: str) -> str:
     return f"generator-{run_id}"
 
 
-def status_file(settings: LabSettings, run_id: str):
+def status_file(settings: LabSettings, run_id: str) -> Path:
     return settings.paths.run / "generator" / f"{run_id}.json"
 
 
-def start_background_run(settings: LabSettings, run_id: str, args: list[str]) -> BackgroundStatus:
-    """Start ``simulate_data.py <args>`` as run ``run_id``; returns once it has begun."""
+def start_background_run(
+    settings: LabSettings, run_id: str, run: GeneratorConfig | Sequence[str]
+) -> BackgroundStatus:
+    """Start a detached ``simulate_data.py`` as run ``run_id``; returns once it has begun.
+
+    ``run`` is the run's config, or its ``simulate_data.py`` arguments (as ``./lab
+    generate`` takes them), read here so a wrong one fails before any process starts.
+    """
     registry = _registry(settings)
     if registry.running(_process_name(run_id)):
         raise RuntimeError(f"generator run {run_id} is already running")
     path = status_file(settings, run_id)
     path.unlink(missing_ok=True)
-    command = [
-        sys.executable,
-        str(SIMULATE_DATA),
-        *args,
-        "--run-id",
-        run_id,
-        "--status-file",
-        str(path),
-        "--progress-every",
-        "2",
-    ]
+    config = run if isinstance(run, GeneratorConfig) else GeneratorConfig.from_args(run)
+    config = replace(config, run_id=run_id, status_file=path, progress_every=2)
+    config.validate()
+    command = [sys.executable, str(SIMULATE_DATA), *config.to_args()]
     registry.start(_process_name(run_id), command, env=child_environment(settings), cwd=REPO_ROOT)
     deadline = time.monotonic() + 30
     while not path.exists() and time.monotonic() < deadline:
@@ -76,8 +82,7 @@ def background_status(settings: LabSettings, run_id: str) -> BackgroundStatus:
     running = _registry(settings).running(_process_name(run_id)) is not None
     if not path.exists() and not running:
         raise GeneratorRunNotFound(f"no generator run {run_id} (no status at {path})")
-    summary = json.loads(path.read_text()) if path.exists() else None
-    return BackgroundStatus(run_id, running, summary)
+    return BackgroundStatus(run_id, running, read_status(path))
 
 
 def stop_background_run(

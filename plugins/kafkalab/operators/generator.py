@@ -14,6 +14,7 @@ from kafkalab.generator.background import (
     start_background_run,
     stop_background_run,
 )
+from kafkalab.generator.config import GeneratorConfig
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.settings import get_settings
 
@@ -40,6 +41,7 @@ def ingestor_url(conn_id: str) -> str:
 
 
 class _GeneratorOperator(BaseOperator):
+    template_fields: Sequence[str] = GENERATOR_TEMPLATE_FIELDS
     ui_color = "#ebf5fb"
 
     def __init__(
@@ -77,37 +79,27 @@ class _GeneratorOperator(BaseOperator):
     def _number(value: Any, kind: type) -> Any:
         return None if value in (None, "", "None") else kind(value)
 
-    def _endpoint_args(self) -> list[str]:
+    def generator_config(self, **overrides: Any) -> GeneratorConfig:
+        """The run these (rendered) fields describe; hooks are read here, in ``execute``."""
         if self.target == "kafka":
-            args = [
-                "--target",
-                "kafka",
-                "--bootstrap",
-                LabKafkaHook(self.kafka_config_id).bootstrap_servers,
-            ]
-            for stream, topic in self.topics.items():
-                args += [f"--{stream}-topic", topic]
-            return args
-        return ["--url", ingestor_url(self.ingestor_conn_id)]
-
-    def generator_args(self) -> list[str]:
-        args = [
-            *self._endpoint_args(),
-            "--seed",
-            str(self.seed),
-            "--batch-size",
-            str(self.batch_size),
-            "--financial-share",
-            str(self.financial_share),
-        ]
-        for flag, value, kind in (
-            ("--count", self.count, int),
-            ("--duration", self.duration, float),
-            ("--rate", self.rate, float),
-        ):
-            if self._number(value, kind) is not None:
-                args += [flag, str(self._number(value, kind))]
-        return args
+            endpoint: dict[str, Any] = {
+                "target": "kafka",
+                "bootstrap": LabKafkaHook(self.kafka_config_id).bootstrap_servers,
+                "topics": dict(self.topics),
+            }
+        else:
+            endpoint = {"target": "http", "ingestor_url": ingestor_url(self.ingestor_conn_id)}
+        return GeneratorConfig(
+            run_id=str(self.run_id),
+            seed=int(self.seed),
+            batch_size=int(self.batch_size),
+            financial_share=float(self.financial_share),
+            count=self._number(self.count, int),
+            duration=self._number(self.duration, float),
+            rate=self._number(self.rate, float),
+            **endpoint,
+            **overrides,
+        )
 
 
 class GeneratorRunOperator(_GeneratorOperator):
@@ -117,23 +109,13 @@ class GeneratorRunOperator(_GeneratorOperator):
     not be what the generator claims.
     """
 
-    template_fields: Sequence[str] = GENERATOR_TEMPLATE_FIELDS
-
     def execute(self, context: Context) -> dict[str, Any]:
-        count = self._number(self.count, int)
-        duration = self._number(self.duration, float)
-        if count is None and duration is None:
+        config = self.generator_config(concurrency=8)
+        if config.count is None and config.duration is None:
             raise AirflowFailException("a bounded generator run needs count or duration")
-        # The command line of simulate_data.py is the one description of a run: the
-        # background operator passes it to a process, this one parses it in place.
-        from kafkalab.generator.cli import build_parser, config_from_args
+        # The runner brings aiohttp and the event factory: not for every DAG parse.
         from kafkalab.generator.runner import run_generator
 
-        config = config_from_args(
-            build_parser().parse_args(
-                [*self.generator_args(), "--run-id", str(self.run_id), "--concurrency", "8"]
-            )
-        )
         summary = run_generator(config, progress=self.log.info)
         if summary.rejected or summary.unacknowledged:
             raise AirflowFailException(
@@ -147,16 +129,15 @@ class GeneratorRunOperator(_GeneratorOperator):
 class StartGeneratorOperator(_GeneratorOperator):
     """Start a background run (unbounded unless ``count``/``duration``); returns its run id."""
 
-    template_fields: Sequence[str] = GENERATOR_TEMPLATE_FIELDS
-
     def execute(self, context: Context) -> dict[str, Any]:
-        status = start_background_run(get_settings(), str(self.run_id), self.generator_args())
+        config = self.generator_config()
+        status = start_background_run(get_settings(), config.run_id, config)
         self.log.info("generator run %s started", status.run_id)
-        return {"run_id": status.run_id, "running": status.running, "summary": status.summary}
+        return status.to_dict()
 
 
-class StopGeneratorOperator(BaseOperator):
-    """Stop a background run (in-flight requests finish) and return its final counts."""
+class _BackgroundRunOperator(BaseOperator):
+    """An operator on a background run started earlier, found by its ``run_id``."""
 
     template_fields: Sequence[str] = ("run_id",)
     ui_color = "#ebf5fb"
@@ -164,6 +145,10 @@ class StopGeneratorOperator(BaseOperator):
     def __init__(self, *, run_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_id = run_id
+
+
+class StopGeneratorOperator(_BackgroundRunOperator):
+    """Stop a background run (in-flight requests finish) and return its final counts."""
 
     def execute(self, context: Context) -> dict[str, Any]:
         status = stop_background_run(get_settings(), str(self.run_id))
@@ -173,14 +158,8 @@ class StopGeneratorOperator(BaseOperator):
         return status.summary
 
 
-class GeneratorStatusOperator(BaseOperator):
-    template_fields: Sequence[str] = ("run_id",)
-    ui_color = "#ebf5fb"
-
-    def __init__(self, *, run_id: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.run_id = run_id
+class GeneratorStatusOperator(_BackgroundRunOperator):
+    """Whether a background run is still going, and its counts so far."""
 
     def execute(self, context: Context) -> dict[str, Any]:
-        status = background_status(get_settings(), str(self.run_id))
-        return {"run_id": status.run_id, "running": status.running, "summary": status.summary}
+        return background_status(get_settings(), str(self.run_id)).to_dict()

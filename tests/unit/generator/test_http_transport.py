@@ -1,0 +1,55 @@
+"""Which ingestor answers are retried, and how long the generator waits before retrying."""
+
+from __future__ import annotations
+
+import pytest
+
+from kafkalab.generator.http_transport import (
+    MAX_BACKOFF_SECONDS,
+    backoff_seconds,
+    outcome_of,
+    published_ids,
+)
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 207])
+def test_2xx_acknowledges(status: int) -> None:
+    assert outcome_of(status) == "acknowledged"
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 413, 422])
+def test_4xx_is_a_final_rejection(status: int) -> None:
+    assert outcome_of(status) == "rejected"
+
+
+@pytest.mark.parametrize("status", [503, 500, 502, 504, None], ids=str)
+def test_503_other_5xx_and_no_answer_are_retried(status: int | None) -> None:
+    assert outcome_of(status) == "retry"
+
+
+def test_backoff_doubles_up_to_a_cap() -> None:
+    waits = [backoff_seconds(attempt, None, jitter=1.0) for attempt in range(1, 10)]
+    assert waits[:3] == pytest.approx([0.2, 0.4, 0.8])
+    assert max(waits) == MAX_BACKOFF_SECONDS
+    assert waits == sorted(waits)
+
+
+def test_jitter_shortens_the_backoff() -> None:
+    assert backoff_seconds(2, None, jitter=0.5) == pytest.approx(0.2)
+
+
+def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    assert backoff_seconds(1, 3.0, jitter=1.0) == 3.0
+    assert backoff_seconds(1, 60.0, jitter=1.0) == MAX_BACKOFF_SECONDS
+
+
+def test_a_partly_published_batch_confirms_its_published_ids() -> None:
+    body = {
+        "results": [
+            {"id": "txn-r-000000000", "status": "published"},
+            {"id": "txn-r-000000001", "status": "unavailable"},
+        ]
+    }
+    assert published_ids(body) == {"txn-r-000000000"}
+    assert published_ids({"detail": "Kafka unavailable"}) == set()
+    assert published_ids(None) == set()
