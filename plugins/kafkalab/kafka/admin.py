@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from confluent_kafka import (
@@ -85,12 +85,7 @@ class TopicDescription:
     configs: dict[str, str]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "partitions": self.partitions,
-            "replication_factor": self.replication_factor,
-            "configs": self.configs,
-        }
+        return asdict(self)
 
 
 class KafkaAdmin:
@@ -244,8 +239,6 @@ class KafkaAdmin:
 
     def _with_time_lag(self, snapshot: LagSnapshot) -> LagSnapshot:
         """Seconds between now and the timestamp of each partition's first unconsumed record."""
-        from dataclasses import replace
-
         consumer = Consumer(consumer_config(self.config, "kafkalab-time-lag"))
         partitions = []
         try:
