@@ -38,9 +38,10 @@ from kafkalab.generator.runner import GeneratorConfig, print_progress, run_gener
 from kafkalab.lab.stack import kafka as kafka_stack
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import delta_row_count
-from kafkalab.settings import REPO_ROOT, get_settings
+from kafkalab.settings import get_settings
+from kafkalab.spark.jobs import SparkSubmit, job_summary
+from kafkalab.spark.spec import StreamingJobSpec
 
-STREAMING_JOB = REPO_ROOT / "spark_jobs" / "streaming_consumer.py"
 PHASES = ("latestOffset", "queryPlanning", "getBatch", "walCommit", "addBatch", "commitOffsets")
 
 
@@ -102,31 +103,26 @@ def fill_topic(settings, topic: str, events: int, partitions: int) -> None:
 def drain(settings, topic: str, output: str, max_offsets: int) -> tuple[dict, float]:
     """Run the streaming job over the whole backlog; its summary and when it was launched."""
     print("Spark streaming consumer (availableNow) -> Delta...", file=sys.stderr)
+    job_spec = StreamingJobSpec(
+        topic=topic,
+        bootstrap=settings.kafka_bootstrap,
+        output_path=output,
+        stream="financial",
+        trigger="availableNow",
+        max_offsets_per_trigger=max_offsets,
+        consumer_group=f"bench-{topic}",
+    )
     launched = time.time()
     job = subprocess.run(
-        [
-            str(settings.paths.venv / "bin" / "spark-submit"),
-            str(STREAMING_JOB),
-            topic,
-            settings.kafka_bootstrap,
-            output,
-            "--stream",
-            "financial",
-            "--trigger",
-            "availableNow",
-            "--max-offsets-per-trigger",
-            str(max_offsets),
-            "--consumer-group",
-            f"bench-{topic}",
-        ],
+        SparkSubmit.from_settings(settings).streaming_command(job_spec),
         env=child_environment(settings),
         capture_output=True,
         text=True,
     )
-    outcomes = [json.loads(line) for line in job.stdout.splitlines() if line.startswith("{")]
-    if job.returncode != 0 or not outcomes:
+    outcome = job_summary(job.stdout.splitlines())
+    if job.returncode != 0 or outcome is None:
         raise RuntimeError(f"the streaming job failed:\n{job.stderr[-3000:]}")
-    return outcomes[-1], launched
+    return outcome, launched
 
 
 def split_phases(outcome: dict, launched: float) -> dict[str, Any]:

@@ -21,8 +21,6 @@ job's lag.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import logging
 import signal
@@ -42,45 +40,9 @@ from kafkalab.spark.driver import (
     valid_events,
     wait_for_end,
 )
+from kafkalab.spark.spec import StreamingJobSpec
 
 log = logging.getLogger("kafkalab.streaming")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("topic")
-    parser.add_argument("bootstrap")
-    parser.add_argument("output_path", help="Delta table, e.g. s3a://raw-data-bucket/financial")
-    parser.add_argument(
-        "--startingOffsets",
-        "--starting-offsets",
-        dest="starting_offsets",
-        default="earliest",
-        help="earliest, latest or Kafka JSON offsets (only for a new checkpoint)",
-    )
-    parser.add_argument("--checkpoint", help="default: <output_path>/_checkpoints/stream")
-    parser.add_argument("--quarantine-path", help="default: <output_path>_quarantine")
-    parser.add_argument(
-        "--trigger",
-        default="processingTime=5 seconds",
-        help="availableNow, or processingTime=<interval>",
-    )
-    parser.add_argument("--run-for", type=float, help="stop after this many seconds")
-    parser.add_argument(
-        "--stop-when-idle", type=float, help="stop after this many seconds without new records"
-    )
-    parser.add_argument("--consumer-group", help="commit finished offsets to this group")
-    parser.add_argument("--max-offsets-per-trigger", type=int)
-    parser.add_argument(
-        "--min-partitions",
-        type=int,
-        help="Spark tasks per batch (default: one per Kafka partition)",
-    )
-    parser.add_argument(
-        "--stream", choices=sorted(STREAMS), help="event schema (default: from the topic name)"
-    )
-    parser.add_argument("--query-name", help="default: kafkalab_<topic>")
-    return parser
 
 
 def trigger_options(trigger: str) -> dict[str, object]:
@@ -97,31 +59,28 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    args = build_parser().parse_args(argv)
-    stream = STREAMS[args.stream] if args.stream else stream_for_topic(args.topic)
-    output = args.output_path.rstrip("/")
-    checkpoint = args.checkpoint or f"{output}/_checkpoints/stream"
-    quarantine = (args.quarantine_path or f"{output}_quarantine").rstrip("/")
-    # Stable across restarts of the same stream (same checkpoint): Delta's idempotence key.
-    app_id = "kafkalab-" + hashlib.sha256(checkpoint.encode()).hexdigest()[:16]
-    trigger = trigger_options(args.trigger)
+    job = StreamingJobSpec.from_args(argv)
+    stream = STREAMS[job.stream] if job.stream else stream_for_topic(job.topic)
+    output, checkpoint, quarantine = job.output, job.checkpoint_location, job.quarantine_output
+    app_id = job.app_id
+    trigger = trigger_options(job.trigger)
 
-    spark = spark_session(args.query_name or f"kafkalab_{args.topic}")
-    if args.consumer_group:
-        spark.streams.addListener(make_offset_commit_listener(args.bootstrap, args.consumer_group))
+    spark = spark_session(job.name)
+    if job.consumer_group:
+        spark.streams.addListener(make_offset_commit_listener(job.bootstrap, job.consumer_group))
 
     reader = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", args.bootstrap)
-        .option("subscribe", args.topic)
-        .option("startingOffsets", args.starting_offsets)
+        .option("kafka.bootstrap.servers", job.bootstrap)
+        .option("subscribe", job.topic)
+        .option("startingOffsets", job.starting_offsets)
         # Retention may delete records the checkpoint still points at: say so, go on.
         .option("failOnDataLoss", "false")
     )
-    if args.max_offsets_per_trigger:
-        reader = reader.option("maxOffsetsPerTrigger", args.max_offsets_per_trigger)
-    if args.min_partitions:
-        reader = reader.option("minPartitions", args.min_partitions)
+    if job.max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", job.max_offsets_per_trigger)
+    if job.min_partitions:
+        reader = reader.option("minPartitions", job.min_partitions)
 
     def write_batch(flagged, batch_id: int) -> None:
         # Both tables read the parsed batch: cache it so Kafka is fetched and the JSON
@@ -140,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     # calls to assemble the same expressions again.
     query = (
         flag_records(reader.load(), stream.model)
-        .writeStream.queryName(args.query_name or f"kafkalab_{args.topic}")
+        .writeStream.queryName(job.name)
         .option("checkpointLocation", checkpoint)
         .trigger(**trigger)
         .foreachBatch(write_batch)
@@ -154,16 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.set())
     signal.signal(signal.SIGINT, lambda signum, frame: stop_requested.set())
-    ended = wait_for_end(query, args.run_for, args.stop_when_idle, stop_requested.is_set)
+    ended = wait_for_end(query, job.run_for, job.stop_when_idle, stop_requested.is_set)
     stop_between_batches(query)
     exception = query.exception()
     last = query.lastProgress
     progress = query.recentProgress
-    if args.consumer_group and last:
+    if job.consumer_group and last:
         # The listener bus is asynchronous: the last batch's commit may not have run yet.
         for source in last["sources"]:
             commit_group_offsets(
-                args.bootstrap, args.consumer_group, parse_end_offsets(source["endOffset"])
+                job.bootstrap, job.consumer_group, parse_end_offsets(source["endOffset"])
             )
     print(
         json.dumps(

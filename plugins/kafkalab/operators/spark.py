@@ -1,66 +1,55 @@
-"""Spark streaming jobs from Airflow: a run to completion, or a background job with a handle."""
+"""Spark streaming jobs from Airflow: a run to completion, or a background job with a handle.
+
+Both take the streaming consumer's options (``kafkalab.spark.spec.StreamingJobSpec``) as
+keyword arguments, every one templated, and launch spark-submit through the same
+``kafkalab.spark.jobs.SparkSubmit``.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import MISSING, fields
+from typing import Any, ClassVar
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import BaseOperator, Context
+from airflow.exceptions import AirflowException
+from airflow.sdk import BaseHook, BaseOperator, Context
 
 from kafkalab.domain.offsets import offsets_for
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.settings import get_settings
-from kafkalab.spark.jobs import STREAMING_JOB, StreamingJobs, streaming_job_args
+from kafkalab.spark.jobs import ForegroundJob, SparkSubmit, StreamingJobs
+from kafkalab.spark.spec import JOB_OPTIONS, StreamingJobSpec
 
-JOB_TEMPLATE_FIELDS = (
-    "topic",
-    "output_path",
-    "starting_offsets",
-    "trigger",
-    "consumer_group",
-    "checkpoint",
-    "quarantine_path",
-    "max_offsets_per_trigger",
-    "min_partitions",
-    "run_for",
-    "stop_when_idle",
-)
+_SPEC_DEFAULTS = {f.name: f.default for f in fields(StreamingJobSpec) if f.default is not MISSING}
 
 
-class _StreamingJobArguments:
-    """The streaming consumer's options as operator arguments (templated)."""
+class _StreamingJobOperator(BaseOperator):
+    """The streaming consumer's options as operator arguments; the Kafka address comes
+    from the ``kafka_config_id`` connection."""
 
-    def _init_job(
+    template_fields: Sequence[str] = (*JOB_OPTIONS, "spark_conf")
+    ui_color = "#fef5e7"
+    default_trigger: ClassVar[str] = _SPEC_DEFAULTS["trigger"]
+
+    def __init__(
         self,
+        *,
         topic: str,
         output_path: str,
-        starting_offsets: str = "earliest",
-        trigger: str = "availableNow",
-        consumer_group: str | None = None,
-        checkpoint: str | None = None,
-        quarantine_path: str | None = None,
-        stream: str | None = None,
-        max_offsets_per_trigger: int | str | None = None,
-        min_partitions: int | str | None = None,
-        run_for: float | str | None = None,
-        stop_when_idle: float | str | None = None,
         kafka_config_id: str = LabKafkaHook.default_conn_name,
+        spark_conf: dict | None = None,
+        **kwargs: Any,
     ) -> None:
+        options = {name: kwargs.pop(name) for name in JOB_OPTIONS if name in kwargs}
+        super().__init__(**kwargs)
+        defaults = {**_SPEC_DEFAULTS, "trigger": self.default_trigger}
+        for name in JOB_OPTIONS:
+            setattr(self, name, options.get(name, defaults.get(name)))
         self.topic = topic
         self.output_path = output_path
-        self.starting_offsets = starting_offsets
-        self.trigger = trigger
-        self.consumer_group = consumer_group
-        self.checkpoint = checkpoint
-        self.quarantine_path = quarantine_path
-        self.stream = stream
-        self.max_offsets_per_trigger = max_offsets_per_trigger
-        self.min_partitions = min_partitions
-        self.run_for = run_for
-        self.stop_when_idle = stop_when_idle
         self.kafka_config_id = kafka_config_id
+        self.spark_conf = spark_conf or {}
 
     def spark_starting_offsets(self) -> str:
         """``earliest``/``latest``/JSON as given, or an offset snapshot as Spark's JSON."""
@@ -70,113 +59,92 @@ class _StreamingJobArguments:
             return json.dumps({self.topic: {str(p): o for p, o in sorted(offsets.items())}})
         return value
 
-    def job_args(self) -> list[str]:
-        return streaming_job_args(
-            self.topic,
-            LabKafkaHook(self.kafka_config_id).bootstrap_servers,
-            self.output_path,
-            starting_offsets=self.spark_starting_offsets(),
-            trigger=self.trigger,
-            consumer_group=self.consumer_group,
-            checkpoint=self.checkpoint,
-            quarantine_path=self.quarantine_path,
-            stream=self.stream,
-            max_offsets_per_trigger=self.max_offsets_per_trigger,
-            min_partitions=self.min_partitions,
-            run_for=self.run_for,
-            stop_when_idle=self.stop_when_idle,
-        )
+    def job_spec(self) -> StreamingJobSpec:
+        options = {name: getattr(self, name) for name in JOB_OPTIONS}
+        options["starting_offsets"] = self.spark_starting_offsets()
+        bootstrap = LabKafkaHook(self.kafka_config_id).bootstrap_servers
+        return StreamingJobSpec(bootstrap=bootstrap, **options)
+
+    def spark_conf_strings(self) -> dict[str, str]:
+        return {key: str(value) for key, value in self.spark_conf.items()}
 
 
-class SparkStreamingJobOperator(_StreamingJobArguments, SparkSubmitOperator):
+class SparkStreamingJobOperator(_StreamingJobOperator):
     """Run spark_jobs/streaming_consumer.py to its end (availableNow, or bounded by
-    ``run_for`` / ``stop_when_idle``) through the provider's spark-submit hook.
+    ``run_for`` / ``stop_when_idle``) in the foreground, its output in the task log.
 
-    Jars and S3 settings come from the lab's spark-defaults.conf (SPARK_CONF_DIR);
-    the master from the ``spark_default`` connection (``local[*]`` or ``spark://...``).
+    Jars and S3 settings come from the lab's spark-defaults.conf (SPARK_CONF_DIR); the
+    binary, master and deploy mode from the ``conn_id`` Spark connection (``spark_default``:
+    ``local[*]`` or ``spark://...``), as Airflow's SparkSubmitOperator reads them.
     """
 
-    template_fields: Sequence[str] = (*SparkSubmitOperator.template_fields, *JOB_TEMPLATE_FIELDS)
-    ui_color = "#fef5e7"
+    template_fields: Sequence[str] = (*_StreamingJobOperator.template_fields, "name")
+    default_trigger = "availableNow"
 
     def __init__(
         self,
         *,
-        topic: str,
-        output_path: str,
-        starting_offsets: str = "earliest",
-        trigger: str = "availableNow",
-        consumer_group: str | None = None,
-        checkpoint: str | None = None,
-        quarantine_path: str | None = None,
-        stream: str | None = None,
-        max_offsets_per_trigger: int | str | None = None,
-        min_partitions: int | str | None = None,
-        run_for: float | str | None = None,
-        stop_when_idle: float | str | None = None,
-        kafka_config_id: str = LabKafkaHook.default_conn_name,
+        conn_id: str = "spark_default",
+        name: str = "kafkalab-streaming-consumer",
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("name", "kafkalab-streaming-consumer")
-        super().__init__(application=str(STREAMING_JOB), **kwargs)
-        self._init_job(
-            topic,
-            output_path,
-            starting_offsets,
-            trigger,
-            consumer_group,
-            checkpoint,
-            quarantine_path,
-            stream,
-            max_offsets_per_trigger,
-            min_partitions,
-            run_for,
-            stop_when_idle,
-            kafka_config_id,
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.name = name
+        self._job: ForegroundJob | None = None
+
+    def spark_submit(self) -> SparkSubmit:
+        """The connection read as the provider's SparkSubmitHook reads it."""
+        connection = BaseHook.get_connection(self.conn_id)
+        extra = connection.extra_dejson
+        # A connection made from a URI keeps the master's scheme in conn_type; one made
+        # from JSON or the UI has the whole master URL (`local[*]`, `spark://...`) as host.
+        master = connection.host or ""
+        if not (
+            connection.conn_type == "spark" and master and ("://" in master or not connection.port)
+        ):
+            master = f"{connection.conn_type}://{master}"
+        if connection.port:
+            master = f"{master}:{connection.port}"
+        return SparkSubmit(
+            binary=extra.get("spark-binary", "spark-submit"),
+            master=master,
+            deploy_mode=extra.get("deploy-mode"),
+            name=self.name,
+            conf=self.spark_conf_strings(),
         )
 
-    def execute(self, context: Context) -> Any:
-        self.application_args = self.job_args()
-        return super().execute(context)
+    def execute(self, context: Context) -> None:
+        command = self.spark_submit().streaming_command(self.job_spec())
+        self.log.info("Spark-Submit cmd: %s", " ".join(command))
+        self._job = ForegroundJob(command, self.log.info)
+        finished = self._job.run()
+        if finished.returncode:
+            error = (finished.outcome or {}).get("error")
+            raise AirflowException(
+                f"Cannot execute: {' '.join(command)}. Error code is: {finished.returncode}."
+                + (f"\nThe streaming query failed: {error}" if error else "")
+                + f"\nLast spark-submit output:\n{finished.log_tail}"
+            )
+        self.log.info("streaming job finished: %s", finished.outcome)
+
+    def on_kill(self) -> None:
+        if self._job is not None:
+            self._job.kill()
 
 
-class StartStreamingJobOperator(_StreamingJobArguments, BaseOperator):
+class StartStreamingJobOperator(_StreamingJobOperator):
     """Start the streaming consumer in the background; later tasks use ``handle``."""
 
-    template_fields: Sequence[str] = ("handle", "spark_conf", *JOB_TEMPLATE_FIELDS)
-    ui_color = "#fef5e7"
+    template_fields: Sequence[str] = ("handle", *_StreamingJobOperator.template_fields)
 
-    def __init__(
-        self,
-        *,
-        handle: str,
-        topic: str,
-        output_path: str,
-        trigger: str = "processingTime=5 seconds",
-        spark_conf: dict | None = None,
-        **kwargs: Any,
-    ) -> None:
-        job_keys = (
-            "starting_offsets",
-            "consumer_group",
-            "checkpoint",
-            "quarantine_path",
-            "stream",
-            "max_offsets_per_trigger",
-            "min_partitions",
-            "run_for",
-            "stop_when_idle",
-            "kafka_config_id",
-        )
-        job = {k: kwargs.pop(k) for k in job_keys if k in kwargs}
+    def __init__(self, *, handle: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.handle = handle
-        self.spark_conf = spark_conf or {}
-        self._init_job(topic, output_path, trigger=trigger, **job)
 
     def execute(self, context: Context) -> dict[str, Any]:
         status = StreamingJobs(get_settings()).start(
-            self.handle, self.job_args(), {k: str(v) for k, v in self.spark_conf.items()}
+            self.handle, self.job_spec(), self.spark_conf_strings()
         )
         self.log.info("streaming job %s: %s (log %s)", status.handle, status.state, status.log_path)
         return status.to_dict()

@@ -15,8 +15,12 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -24,6 +28,7 @@ import psutil
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lab.stack.process import ProcessRegistry, tail, terminate_tree
 from kafkalab.settings import REPO_ROOT, LabSettings
+from kafkalab.spark.spec import StreamingJobSpec
 
 STREAMING_JOB = REPO_ROOT / "spark_jobs" / "streaming_consumer.py"
 _HANDLE_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -44,46 +49,90 @@ def handle_name(raw: str) -> str:
     return JOB_PREFIX + _HANDLE_CHARS.sub("-", raw).strip("-")[:120]
 
 
-def streaming_job_args(
-    topic: str,
-    bootstrap: str,
-    output_path: str,
-    *,
-    starting_offsets: str = "earliest",
-    trigger: str = "processingTime=5 seconds",
-    consumer_group: str | None = None,
-    checkpoint: str | None = None,
-    quarantine_path: str | None = None,
-    stream: str | None = None,
-    max_offsets_per_trigger: int | None = None,
-    min_partitions: int | None = None,
-    run_for: float | None = None,
-    stop_when_idle: float | None = None,
-) -> list[str]:
-    """The streaming consumer's command-line arguments (one definition for every launcher)."""
-    args = [
-        topic,
-        bootstrap,
-        output_path,
-        "--startingOffsets",
-        starting_offsets,
-        "--trigger",
-        trigger,
-    ]
-    options = {
-        "--consumer-group": consumer_group,
-        "--checkpoint": checkpoint,
-        "--quarantine-path": quarantine_path,
-        "--stream": stream,
-        "--max-offsets-per-trigger": max_offsets_per_trigger,
-        "--min-partitions": min_partitions,
-        "--run-for": run_for,
-        "--stop-when-idle": stop_when_idle,
-    }
-    for flag, value in options.items():
-        if value not in (None, ""):
-            args += [flag, str(value)]
-    return args
+@dataclass(frozen=True)
+class SparkSubmit:
+    """The one builder of a spark-submit command line, for jobs in the foreground or not.
+
+    Jars, the S3 endpoint and keys, Delta's extensions and the master come from the
+    lab's spark-defaults.conf (``kafkalab.spark.conf``, found through SPARK_CONF_DIR):
+    kept off the command line, the S3 secret shows in no process list or task log.
+    ``master``, ``deploy_mode`` and ``name`` are set only when a caller has them (an
+    Airflow task reads them from its Spark connection); ``conf`` adds per-job settings.
+    """
+
+    binary: str
+    master: str | None = None
+    deploy_mode: str | None = None
+    name: str | None = None
+    conf: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(
+        cls, settings: LabSettings, conf: Mapping[str, str] | None = None
+    ) -> SparkSubmit:
+        """The lab's own spark-submit, as `./lab spark-submit` runs it."""
+        return cls(str(settings.paths.venv / "bin" / "spark-submit"), conf=dict(conf or {}))
+
+    def command(self, application: Path | str, application_args: Sequence[str]) -> list[str]:
+        # The order of Airflow's SparkSubmitHook: master, conf, name, deploy mode, app.
+        command = [self.binary]
+        if self.master:
+            command += ["--master", self.master]
+        for key, value in self.conf.items():
+            command += ["--conf", f"{key}={value}"]
+        if self.name:
+            command += ["--name", self.name]
+        if self.deploy_mode:
+            command += ["--deploy-mode", self.deploy_mode]
+        return [*command, str(application), *application_args]
+
+    def streaming_command(self, spec: StreamingJobSpec) -> list[str]:
+        return self.command(STREAMING_JOB, spec.to_args())
+
+
+@dataclass(frozen=True)
+class FinishedJob:
+    returncode: int
+    outcome: dict[str, Any] | None  # the job's closing JSON line, if it wrote one
+    log_tail: str
+
+
+class ForegroundJob:
+    """A Spark job run to its end here: each output line goes to ``log_line`` as it comes."""
+
+    def __init__(
+        self, command: Sequence[str], log_line: Callable[[str], None], tail_lines: int = 40
+    ) -> None:
+        self.command = list(command)
+        self.log_line = log_line
+        self.tail_lines = tail_lines
+        self.process: subprocess.Popen | None = None
+
+    def run(self) -> FinishedJob:
+        last_lines: deque[str] = deque(maxlen=self.tail_lines)
+        # Spark logs to stderr, the job's summary goes to stdout: one stream keeps the order.
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
+        outcome = None
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.rstrip("\n")
+            self.log_line(line)
+            last_lines.append(line)
+            outcome = job_summary([line]) or outcome
+        return FinishedJob(self.process.wait(), outcome, "\n".join(last_lines))
+
+    def kill(self) -> None:
+        """Stop spark-submit with its JVM and Python driver (an Airflow task killed)."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                terminate_tree(psutil.Process(self.process.pid), 10)
 
 
 @dataclass
@@ -105,22 +154,14 @@ class StreamingJobs:
     def start(
         self,
         raw_handle: str,
-        job_args: list[str],
-        spark_conf: dict[str, str] | None = None,
+        spec: StreamingJobSpec,
+        spark_conf: Mapping[str, str] | None = None,
         wait_for_first_batch: float = 180.0,
     ) -> JobStatus:
         handle = handle_name(raw_handle)
         if self.registry.running(handle):
             raise StreamingJobError(f"streaming job {handle} is already running")
-        conf_args = [
-            arg for key, value in (spark_conf or {}).items() for arg in ("--conf", f"{key}={value}")
-        ]
-        command = [
-            str(self.settings.paths.venv / "bin" / "spark-submit"),
-            *conf_args,
-            str(STREAMING_JOB),
-            *job_args,
-        ]
+        command = SparkSubmit.from_settings(self.settings, spark_conf).streaming_command(spec)
         started = self.registry.start(
             handle, command, env=child_environment(self.settings), cwd=REPO_ROOT
         )
@@ -235,7 +276,7 @@ class StreamingJobs:
 
 def _is_driver(process: psutil.Process) -> bool:
     try:
-        return any("streaming_consumer.py" in part for part in process.cmdline())
+        return any(STREAMING_JOB.name in part for part in process.cmdline())
     except (psutil.NoSuchProcess, psutil.AccessDenied):  # ZombieProcess is a NoSuchProcess
         return False
 
@@ -246,9 +287,12 @@ def _read(path: str, offset: int) -> bytes:
         return log.read()
 
 
+def job_summary(lines: Iterable[str]) -> dict[str, Any] | None:
+    """The last closing JSON line of spark_jobs/streaming_consumer.py among ``lines``."""
+    summaries = [line for line in lines if line.startswith("{") and '"query"' in line]
+    return json.loads(summaries[-1]) if summaries else None
+
+
 def last_json_line(log_path: str) -> dict[str, Any] | None:
-    """The job's closing JSON line (see spark_jobs/streaming_consumer.py), if it wrote one."""
-    for line in reversed(tail(log_path, 200).splitlines()):
-        if line.startswith("{") and '"query"' in line:
-            return json.loads(line)
-    return None
+    """The job's closing JSON line in its log, if it wrote one."""
+    return job_summary(tail(log_path, 200).splitlines())

@@ -54,7 +54,7 @@ def test_every_event_lands_once_with_its_kafka_coordinates(settings, loaded_topi
     output = output_path(settings, "stream")
     group = f"spark-{loaded_topic}"
     result = run_streaming_job(
-        settings, loaded_topic, output, "--trigger", "availableNow", "--consumer-group", group
+        settings, loaded_topic, output, trigger="availableNow", consumer_group=group
     )
     assert result.returncode == 0, result.stderr
 
@@ -92,12 +92,9 @@ def test_a_replay_from_earliest_into_a_new_path_has_everything_retained(
         settings,
         loaded_topic,
         output,
-        "--trigger",
-        "availableNow",
-        "--startingOffsets",
-        "earliest",
-        "--max-offsets-per-trigger",
-        "1000",
+        trigger="availableNow",
+        starting_offsets="earliest",
+        max_offsets_per_trigger=1000,
     )
     assert result.returncode == 0, result.stderr
     assert result.outcome["last_batch"] >= 2, "maxOffsetsPerTrigger should split the backlog"
@@ -146,7 +143,7 @@ def test_poison_messages_are_quarantined_and_the_stream_goes_on(settings) -> Non
     produce_transactions(settings, topic, 50, run_id=topic + "b")
 
     output = output_path(settings, "poison")
-    result = run_streaming_job(settings, topic, output, "--trigger", "availableNow")
+    result = run_streaming_job(settings, topic, output, trigger="availableNow")
     assert result.returncode == 0, result.stderr
     assert read_delta(settings, output, ["transaction_id"]).num_rows == 100
     quarantine = read_delta(settings, f"{output}_quarantine").to_pylist()
@@ -171,10 +168,8 @@ def test_a_kill_9_mid_stream_then_restart_gives_no_duplicates_and_no_gaps(settin
             settings,
             topic,
             output,
-            "--trigger",
-            "processingTime=1 second",
-            "--max-offsets-per-trigger",
-            "2000",
+            trigger="processingTime=1 second",
+            max_offsets_per_trigger=2000,
         ),
         env=child_environment(settings),
         stdout=subprocess.DEVNULL,
@@ -197,7 +192,7 @@ def test_a_kill_9_mid_stream_then_restart_gives_no_duplicates_and_no_gaps(settin
     assert checkpoint_commits >= 6000, "the job wrote too little before the kill"
     assert checkpoint_commits < 60_000, "the job finished before the kill: nothing was tested"
 
-    result = run_streaming_job(settings, topic, output, "--trigger", "availableNow")
+    result = run_streaming_job(settings, topic, output, trigger="availableNow")
     assert result.returncode == 0, result.stderr
     seen = offsets_in(settings, output)
     assert {k: n for k, n in seen.items() if n > 1} == {}, "duplicates after the restart"

@@ -4,7 +4,7 @@ import pytest
 
 from kafkalab.domain.schemas import FinancialTransaction, InsuranceClaim, sql_violations
 from kafkalab.spark.driver import parse_end_offsets
-from spark_jobs.streaming_consumer import build_parser, trigger_options
+from spark_jobs.streaming_consumer import trigger_options
 
 
 def test_spark_kafka_offsets_are_read_per_partition() -> None:
@@ -29,17 +29,3 @@ def test_triggers() -> None:
     assert trigger_options("processingTime=10 seconds") == {"processingTime": "10 seconds"}
     with pytest.raises(ValueError, match="availableNow or processingTime"):
         trigger_options("continuous=1s")
-
-
-def test_lab_guide_invocation_parses() -> None:
-    args = build_parser().parse_args(
-        [
-            "raw_financial_transactions",
-            "kafka:29092",
-            "s3a://raw-data-bucket/financial_data_delta_reprocessed",
-            "--startingOffsets",
-            "earliest",
-        ]
-    )
-    assert args.starting_offsets == "earliest"
-    assert args.output_path.endswith("financial_data_delta_reprocessed")
