@@ -1,8 +1,9 @@
 """Spark with the Kafka source, Delta Lake and S3A, preset for the lab's object store.
 
-The settings go into a ``spark-defaults.conf`` under ``SPARK_CONF_DIR``, so that
-`spark-submit`, a SparkSession built in Python and Airflow's SparkSubmitOperator all
-see the same jars and S3 endpoint without repeating flags.
+The settings go into a ``spark-defaults.conf`` under ``SPARK_CONF_DIR``, so that every
+`spark-submit` (`./lab spark-submit`, the lab's launcher ``kafkalab.spark.jobs.SparkSubmit``)
+and a SparkSession built in Python see the same jars and S3 endpoint without repeating
+flags, and the S3 keys stay off command lines.
 """
 
 from __future__ import annotations
