@@ -35,40 +35,35 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import CronTriggerTimetable, Param, TaskGroup, dag
+from airflow.sdk import CronTriggerTimetable, Param, TaskGroup
 
-from kafkalab.domain.naming import slug
 from kafkalab.domain.topics import load_topic_specs
-from kafkalab.operators.checks import IngestorHealthOperator, RecoveryFiguresOperator
+from kafkalab.exercise import ComputedValue, Report, exercise_dag, lake_path, setup_group, total_lag
 from kafkalab.operators.delta import DeltaReconcileOperator
 from kafkalab.operators.faults import FaultOperator, drop_latest_delta_commit
+from kafkalab.operators.figures import RecoveryFiguresOperator
 from kafkalab.operators.generator import StartGeneratorOperator, StopGeneratorOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator, SnapshotGroupOffsetsOperator
-from kafkalab.operators.report import LabReportOperator
 from kafkalab.operators.spark import (
     PauseStreamingJobOperator,
     StartStreamingJobOperator,
     StopStreamingJobOperator,
 )
-from kafkalab.operators.topics import EnsureTopicOperator
 from kafkalab.sensors.lag import ConsumerLagSensor
 
 TOPIC = "raw_financial_transactions"
 SPEC = next(spec for spec in load_topic_specs() if spec.name == TOPIC)
 
 
-@dag(
+@exercise_dag(
     dag_id="kafka_dr_replay_drill",
+    doc_md=__doc__,
+    tags=["replay", "disaster-recovery"],
     # No start_date: with one in the past, Airflow makes the last 02:00 the first run,
     # which would fire the moment the DAG appears unpaused. run_immediately=0 keeps a
     # stack created at 02:30 from doing the same.
     schedule=CronTriggerTimetable("0 2 * * *", timezone="UTC", run_immediately=dt.timedelta(0)),
-    catchup=False,
-    max_active_runs=1,
-    tags=["kafkalab", "replay", "disaster-recovery"],
-    doc_md=__doc__,
-    user_defined_filters={"slug": slug},
-    default_args={"retries": 0, "execution_timeout": dt.timedelta(minutes=30)},
+    execution_timeout=dt.timedelta(minutes=30),
     params={
         "rate": Param(200, type="number", minimum=1, description="generator events/s"),
         "min_lag_growth": Param(
@@ -83,25 +78,21 @@ SPEC = next(spec for spec in load_topic_specs() if spec.name == TOPIC)
             minimum=1,
             description="records per replay micro-batch (maxOffsetsPerTrigger)",
         ),
-        "timeout_seconds": Param(600, type="integer", minimum=10),
-        "fault": Param("none", enum=["none", "drop_delta_commit"]),
     },
+    timeout_seconds=600,
+    faults=["drop_delta_commit"],
 )
-def kafka_dr_replay_drill():
+def kafka_dr_replay_drill() -> Report:
     run = "{{ run_id | slug }}"
     generator_run = f"dr-{run}"
     live_group, replay_group = f"spark-dr-{run}", f"spark-dr-replay-{run}"
     live_handle, replay_handle = f"dr-live-{run}", f"dr-replay-{run}"
-    base = "s3a://raw-data-bucket/exercises/dr/" + run
+    base = lake_path("exercises", "dr", run)
     live_output = f"{base}/financial_data_delta"
     reprocessed = f"{base}/financial_data_delta_reprocessed"
     timeout = "{{ params.timeout_seconds }}"
 
-    with TaskGroup("setup") as setup:
-        EnsureTopicOperator(
-            task_id="ensure_topic", topic=TOPIC, partitions=SPEC.partitions, configs=SPEC.configs
-        )
-        IngestorHealthOperator(task_id="ingestor_healthy")
+    setup = setup_group({"ensure_topic": SPEC})
 
     with TaskGroup("live") as live:
         start = SnapshotEndOffsetsOperator(task_id="offsets_start", topics=[TOPIC])
@@ -141,7 +132,7 @@ def kafka_dr_replay_drill():
             topics=[TOPIC],
             mode="grows_by",
             threshold="{{ params.min_lag_growth }}",
-            baseline_total="{{ ti.xcom_pull(task_ids='outage.lag_at_pause')['lag']['total_lag'] }}",
+            baseline_total=ComputedValue(total_lag, at_pause.output),
             timeout_seconds=timeout,
         )
         stop_generator = StopGeneratorOperator(task_id="stop_generator", run_id=generator_run)
@@ -196,7 +187,7 @@ def kafka_dr_replay_drill():
         # wired in too: a replay that did not drain stops the fault and the check. The
         # fault waits for the stop as well, so no later commit can follow the dropped one.
         [drained, stop_replay] >> fault >> reconciled
-        RecoveryFiguresOperator(
+        recovery = RecoveryFiguresOperator(
             task_id="recovery_figures",
             topic=TOPIC,
             at_pause=at_pause.output,
@@ -212,26 +203,22 @@ def kafka_dr_replay_drill():
             task_id="stop_generator_if_running", run_id=generator_run, trigger_rule="all_done"
         )
 
-    report = LabReportOperator(
-        task_id="report",
+    setup.group >> live >> outage >> replay >> verify >> teardown
+    return Report(
         title="Kafka retention, pause and replay: DR drill",
         figures={
-            "recovery": "verify.recovery_figures",
-            "noted_offsets": "live.note_offsets",
-            "lag_at_pause": "outage.lag_at_pause",
-            "lag_growth": "outage.lag_grows",
-            "recovery_point": "outage.recovery_point",
-            "recovery_time": "replay.lag_drains",
-            "generator": "outage.stop_generator",
-            "reprocessed": "verify.reprocessed_exactly_once",
-            "replay_job": "replay.stop_replay",
+            "recovery": recovery,
+            "noted_offsets": noted,
+            "lag_at_pause": at_pause,
+            "lag_growth": grows,
+            "recovery_point": recovery_point,
+            "recovery_time": drained,
+            "generator": stop_generator,
+            "reprocessed": reconciled,
+            "replay_job": stop_replay,
         },
-        lag_series={
-            "live consumer (paused)": "outage.lag_grows",
-            "replay consumer": "replay.lag_drains",
-        },
+        lag_series={"live consumer (paused)": grows, "replay consumer": drained},
     )
-    setup >> live >> outage >> replay >> verify >> teardown >> report
 
 
 kafka_dr_replay_drill()

@@ -35,23 +35,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Param, TaskGroup, dag
+from airflow.sdk import Param, TaskGroup
 
-from kafkalab.domain.naming import slug
 from kafkalab.domain.topics import load_topic_specs
-from kafkalab.operators.checks import (
-    CompareSequencesOperator,
-    GroupsCaughtUpOperator,
-    IngestorHealthOperator,
+from kafkalab.exercise import (
+    ComputedValue,
+    Report,
+    exercise_dag,
+    lake_path,
+    one_task_per_topic,
+    records_between,
+    setup_group,
 )
+from kafkalab.operators.checks import CompareSequencesOperator, GroupsCaughtUpOperator
 from kafkalab.operators.consumer_group import ConsumerGroupRunOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
 from kafkalab.operators.faults import FaultOperator, freeze_streaming_job, rewind_group
 from kafkalab.operators.generator import StartGeneratorOperator, StopGeneratorOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
-from kafkalab.operators.report import LabReportOperator
 from kafkalab.operators.spark import StartStreamingJobOperator, StopStreamingJobOperator
-from kafkalab.operators.topics import EnsureTopicOperator
 from kafkalab.sensors.delta import DeltaTableSensor
 from kafkalab.sensors.lag import ConsumerLagSensor
 
@@ -60,15 +62,11 @@ TRANSACTIONS, CLAIMS = "raw_financial_transactions", "raw_insurance_claims"
 DASHBOARD, AUDIT = "real-time-dashboard-financial", "audit-log-insurance"
 
 
-@dag(
+@exercise_dag(
     dag_id="kafka_fanout_consumer_groups",
-    schedule=None,
-    catchup=False,
-    max_active_runs=1,
-    tags=["kafkalab", "fan-out"],
     doc_md=__doc__,
-    user_defined_filters={"slug": slug},
-    default_args={"retries": 0, "execution_timeout": dt.timedelta(minutes=20)},
+    tags=["fan-out"],
+    execution_timeout=dt.timedelta(minutes=20),
     params={
         "rate": Param(200, type="number", minimum=1, description="generator events/s"),
         "lag_threshold": Param(
@@ -77,26 +75,18 @@ DASHBOARD, AUDIT = "real-time-dashboard-financial", "audit-log-insurance"
         "hold_seconds": Param(
             30, type="integer", minimum=0, description="how long the Spark lag must stay low"
         ),
-        "timeout_seconds": Param(300, type="integer", minimum=10),
-        "fault": Param("none", enum=["none", "freeze_spark", "consumer_stopped_early"]),
     },
+    timeout_seconds=300,
+    faults=["freeze_spark", "consumer_stopped_early"],
 )
-def kafka_fanout_consumer_groups():
+def kafka_fanout_consumer_groups() -> Report:
     run = "{{ run_id | slug }}"
     spark_group = f"spark-fanout-{run}"
     handle = f"fanout-{run}"
-    output = "s3a://raw-data-bucket/exercises/fanout/" + run + "/financial"
+    output = lake_path("exercises", "fanout", run, "financial")
     timeout = "{{ params.timeout_seconds }}"
 
-    with TaskGroup("setup") as setup:
-        for spec in TOPICS:
-            EnsureTopicOperator(
-                task_id=f"ensure_{spec.name}",
-                topic=spec.name,
-                partitions=spec.partitions,
-                configs=spec.configs,
-            )
-        IngestorHealthOperator(task_id="ingestor_healthy")
+    setup = setup_group(one_task_per_topic(TOPICS))
 
     with TaskGroup("stream") as stream:
         start = SnapshotEndOffsetsOperator(task_id="offsets_start", topics=[TRANSACTIONS, CLAIMS])
@@ -184,10 +174,9 @@ def kafka_fanout_consumer_groups():
             task_id="spark_reached_target",
             path=output,
             timeout_seconds=timeout,
-            min_rows="{{ (ti.xcom_pull(task_ids='fan_out.offsets_target')['topics']"
-            "['raw_financial_transactions'].values() | sum) - "
-            "(ti.xcom_pull(task_ids='stream.offsets_start')['topics']"
-            "['raw_financial_transactions'].values() | sum) }}",
+            min_rows=ComputedValue(
+                records_between, start.output, target.output, topic=TRANSACTIONS
+            ),
         )
         spark_view = DeltaReconcileOperator(
             task_id="spark_exactly_once",
@@ -214,7 +203,7 @@ def kafka_fanout_consumer_groups():
                 "spark (Delta)": spark_view.output,
             },
         )
-        CompareSequencesOperator(
+        same_claims = CompareSequencesOperator(
             task_id="same_sequence_claims",
             topic=CLAIMS,
             sequences={"reference": reference[CLAIMS].output, AUDIT: audit.output},
@@ -223,30 +212,31 @@ def kafka_fanout_consumer_groups():
         stopped_early >> caught_up
 
     with TaskGroup("teardown") as teardown:
-        StopGeneratorOperator(
+        stop_generator = StopGeneratorOperator(
             task_id="stop_generator", run_id=f"fanout-{run}", trigger_rule="all_done"
         )
-        StopStreamingJobOperator(task_id="stop_spark", handle=handle, trigger_rule="all_done")
+        stop_spark = StopStreamingJobOperator(
+            task_id="stop_spark", handle=handle, trigger_rule="all_done"
+        )
 
-    report = LabReportOperator(
-        task_id="report",
+    setup.group >> stream >> fan_out >> verify >> teardown
+    return Report(
         title="Kafka fan-out to independent consumer groups",
         figures={
-            "dashboard": "fan_out.dashboard_group",
-            "audit": "fan_out.audit_group",
-            "spark_delta": "verify.spark_exactly_once",
-            "groups": "verify.groups_received_everything",
-            "transactions": "verify.same_sequence_transactions",
-            "claims": "verify.same_sequence_claims",
-            "generator": "teardown.stop_generator",
-            "spark_job": "teardown.stop_spark",
+            "dashboard": dashboard,
+            "audit": audit,
+            "spark_delta": spark_view,
+            "groups": caught_up,
+            "transactions": same_transactions,
+            "claims": same_claims,
+            "generator": stop_generator,
+            "spark_job": stop_spark,
         },
         lag_series={
-            "spark lag (catching up)": "stream.spark_caught_up",
-            "spark lag (groups running)": "fan_out.spark_lag_stays_low",
+            "spark lag (catching up)": ready,
+            "spark lag (groups running)": independent,
         },
     )
-    setup >> stream >> fan_out >> verify >> teardown >> report
 
 
 kafka_fanout_consumer_groups()

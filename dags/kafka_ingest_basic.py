@@ -30,62 +30,44 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Param, TaskGroup, dag
+from airflow.sdk import Param, TaskGroup
 
-from kafkalab.domain.naming import slug
 from kafkalab.domain.topics import load_topic_specs
-from kafkalab.operators.checks import IngestorHealthOperator, VerifyGeneratorRunOperator
+from kafkalab.exercise import Report, exercise_dag, one_task_per_topic, setup_group
+from kafkalab.operators.checks import VerifyGeneratorRunOperator
 from kafkalab.operators.faults import FaultOperator, duplicate_records
 from kafkalab.operators.generator import GeneratorRunOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
-from kafkalab.operators.report import LabReportOperator
-from kafkalab.operators.topics import EnsureTopicOperator
 from kafkalab.sensors.offsets import EndOffsetsAdvancedSensor
 
 TOPICS = load_topic_specs()
+TOPIC_NAMES = [spec.name for spec in TOPICS]
 
 
-@dag(
+@exercise_dag(
     dag_id="kafka_ingest_basic",
-    schedule=None,
-    catchup=False,
-    max_active_runs=1,
-    tags=["kafkalab", "ingest"],
     doc_md=__doc__,
-    user_defined_filters={"slug": slug},
-    default_args={
-        "retries": 1,
-        "retry_delay": dt.timedelta(seconds=10),
-        "execution_timeout": dt.timedelta(minutes=15),
-    },
+    tags=["ingest"],
+    execution_timeout=dt.timedelta(minutes=15),
+    retries=1,
+    retry_delay=dt.timedelta(seconds=10),
     params={
         "events": Param(2000, type="integer", minimum=1, description="events in the run"),
         "batch_size": Param(
             50, type="integer", minimum=1, maximum=5000, description="1 = single-event endpoints"
         ),
         "rate": Param(None, type=["null", "number"], description="events/s; empty = max"),
-        "timeout_seconds": Param(300, type="integer", minimum=10),
-        "fault": Param(
-            "none", enum=["none", "duplicate_records"], description="break the outcome on purpose"
-        ),
     },
+    timeout_seconds=300,
+    faults=["duplicate_records"],
 )
-def kafka_ingest_basic():
+def kafka_ingest_basic() -> Report:
     run = "ingest-{{ run_id | slug }}"
 
-    with TaskGroup("setup") as setup:
-        for spec in TOPICS:
-            EnsureTopicOperator(
-                task_id=f"ensure_{spec.name}",
-                topic=spec.name,
-                partitions=spec.partitions,
-                configs=spec.configs,
-            )
-        ingestor = IngestorHealthOperator(task_id="ingestor_healthy")
-        before = SnapshotEndOffsetsOperator(
-            task_id="offsets_before", topics=[s.name for s in TOPICS]
-        )
-        ingestor >> before
+    setup = setup_group(one_task_per_topic(TOPICS))
+    with setup.group:
+        before = SnapshotEndOffsetsOperator(task_id="offsets_before", topics=TOPIC_NAMES)
+        setup.ingestor >> before
 
     with TaskGroup("ingest") as ingest:
         generate = GeneratorRunOperator(
@@ -102,7 +84,7 @@ def kafka_ingest_basic():
             min_advance=generate.output,
             timeout_seconds="{{ params.timeout_seconds }}",
         )
-        after = SnapshotEndOffsetsOperator(task_id="offsets_after", topics=[s.name for s in TOPICS])
+        after = SnapshotEndOffsetsOperator(task_id="offsets_after", topics=TOPIC_NAMES)
         generate >> advanced >> after
 
     with TaskGroup("verify") as verify:
@@ -120,7 +102,7 @@ def kafka_ingest_basic():
         # none_failed: the fault skips itself unless selected, and that skip must not
         # skip the check; a failure upstream still stops it.
         final = SnapshotEndOffsetsOperator(
-            task_id="offsets_final", topics=[s.name for s in TOPICS], trigger_rule="none_failed"
+            task_id="offsets_final", topics=TOPIC_NAMES, trigger_rule="none_failed"
         )
         records = VerifyGeneratorRunOperator(
             task_id="records_exactly_once",
@@ -130,18 +112,17 @@ def kafka_ingest_basic():
         )
         fault >> final >> records
 
-    report = LabReportOperator(
-        task_id="report",
+    setup.group >> ingest >> verify
+    return Report(
         title="Kafka basic ingest",
         figures={
-            "generator": "ingest.generate",
-            "offsets_before": "setup.offsets_before",
-            "offsets_after": "verify.offsets_final",
-            "records": "verify.records_exactly_once",
-            "fault": "verify.fault_duplicate_records",
+            "generator": generate,
+            "offsets_before": before,
+            "offsets_after": final,
+            "records": records,
+            "fault": fault,
         },
     )
-    setup >> ingest >> verify >> report
 
 
 kafka_ingest_basic()

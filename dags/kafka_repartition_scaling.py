@@ -36,16 +36,18 @@ with 3 partitions, as a hasty operator might.
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
-from airflow.sdk import Param, TaskGroup, dag
+from airflow.sdk import BaseOperator, Param, TaskGroup
 
-from kafkalab.domain.naming import slug
-from kafkalab.operators.checks import PartitionSpreadOperator, ScalingComparisonOperator
+from kafkalab.exercise import Report, exercise_dag, lake_path
+from kafkalab.operators.checks import PartitionSpreadOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
 from kafkalab.operators.faults import FaultOperator, recreate_topic
+from kafkalab.operators.figures import ScalingComparisonOperator
 from kafkalab.operators.generator import StartGeneratorOperator, StopGeneratorOperator
+from kafkalab.operators.lag_sampling import ConsumerLagSamplingOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
-from kafkalab.operators.report import LabReportOperator
 from kafkalab.operators.spark import StartStreamingJobOperator, StopStreamingJobOperator
 from kafkalab.operators.topics import (
     AlterTopicPartitionsOperator,
@@ -57,49 +59,59 @@ from kafkalab.sensors.lag import ConsumerLagSensor
 BASELINE_PARTITIONS = 3
 
 
-@dag(
+class Phase(NamedTuple):
+    """One load phase's group, and the tasks the later phases read."""
+
+    group: TaskGroup
+    start: BaseOperator
+    end: BaseOperator
+    stop_spark: BaseOperator
+    lag: BaseOperator
+    path: str
+
+
+@exercise_dag(
     dag_id="kafka_repartition_scaling",
-    schedule=None,
-    catchup=False,
-    max_active_runs=1,
-    tags=["kafkalab", "partitioning", "scaling"],
     doc_md=__doc__,
-    user_defined_filters={"slug": slug},
-    default_args={"retries": 0, "execution_timeout": dt.timedelta(minutes=20)},
+    tags=["partitioning", "scaling"],
+    execution_timeout=dt.timedelta(minutes=20),
     params={
         "partitions": Param(6, type="integer", minimum=2, description="partitions after"),
         "rate": Param(2000, type="number", minimum=1, description="load, events/s"),
         "load_seconds": Param(30, type="integer", minimum=5, description="load per phase"),
         "topic": Param("", type="string", description="empty: a copy named after the run"),
-        "timeout_seconds": Param(300, type="integer", minimum=10),
-        "fault": Param("none", enum=["none", "recreate_topic"]),
     },
+    timeout_seconds=300,
+    faults=["recreate_topic"],
 )
-def kafka_repartition_scaling():
+def kafka_repartition_scaling() -> Report:
     run = "{{ run_id | slug }}"
     topic = "{{ params.topic or ('raw_financial_transactions_scaling_' ~ (run_id | slug)) }}"
-    base = "s3a://raw-data-bucket/exercises/scaling/" + run
+    base = lake_path("exercises", "scaling", run)
     timeout = "{{ params.timeout_seconds }}"
 
     setup = EnsureTopicOperator(task_id="ensure_topic", topic=topic, partitions=BASELINE_PARTITIONS)
 
-    def phase(name: str, min_partitions: str | None) -> tuple[TaskGroup, dict[str, object]]:
+    def phase(name: str, min_partitions: str | None) -> Phase:
+        # The phase's generator run and Spark job handle; its Spark group is spark-<this>.
+        in_run = f"scaling-{name}-{run}"
+        spark_group = f"spark-{in_run}"
         with TaskGroup(name) as group:
             start = SnapshotEndOffsetsOperator(task_id="offsets_start", topics=[topic])
             spark = StartStreamingJobOperator(
                 task_id="start_spark",
-                handle=f"scaling-{name}-{run}",
+                handle=in_run,
                 topic=topic,
                 output_path=f"{base}/{name}",
                 stream="financial",
                 starting_offsets=start.output,
-                consumer_group=f"spark-scaling-{name}-{run}",
+                consumer_group=spark_group,
                 trigger="processingTime=2 seconds",
                 min_partitions=min_partitions,
             )
             load = StartGeneratorOperator(
                 task_id="start_load",
-                run_id=f"scaling-{name}-{run}",
+                run_id=in_run,
                 target="kafka",
                 topics={"financial": topic},
                 financial_share=1.0,
@@ -107,21 +119,18 @@ def kafka_repartition_scaling():
                 duration="{{ params.load_seconds }}",
                 batch_size=1,
             )
-            lag = ConsumerLagSensor(
+            # A measurement over the load, not a condition: the report and the comparison
+            # read its samples.
+            lag = ConsumerLagSamplingOperator(
                 task_id="lag_under_load",
-                group=f"spark-scaling-{name}-{run}",
+                group=spark_group,
                 topics=[topic],
-                mode="at_most",
-                threshold=10**12,
-                hold_for="{{ params.load_seconds }}",
-                timeout_seconds=timeout,
-                # Measures during the load: a short wait, run in the task itself.
-                deferrable=False,
+                duration="{{ params.load_seconds }}",
             )
-            stop_load = StopGeneratorOperator(task_id="stop_load", run_id=f"scaling-{name}-{run}")
+            stop_load = StopGeneratorOperator(task_id="stop_load", run_id=in_run)
             drained = ConsumerLagSensor(
                 task_id="lag_drains",
-                group=f"spark-scaling-{name}-{run}",
+                group=spark_group,
                 topics=[topic],
                 mode="drains_to",
                 threshold=0,
@@ -129,22 +138,16 @@ def kafka_repartition_scaling():
                 deferrable=False,
             )
             stop_spark = StopStreamingJobOperator(
-                task_id="stop_spark", handle=f"scaling-{name}-{run}", trigger_rule="all_done"
+                task_id="stop_spark", handle=in_run, trigger_rule="all_done"
             )
             end = SnapshotEndOffsetsOperator(task_id="offsets_end", topics=[topic])
             start >> spark >> load >> lag >> stop_load >> drained >> stop_spark >> end
             # stop_spark runs whatever happened (all_done); without this edge a phase that
             # failed would still end in `end`, and everything after would run on it.
             drained >> end
-        return group, {
-            "start": start,
-            "end": end,
-            "stop_spark": stop_spark,
-            "lag": lag,
-            "path": f"{base}/{name}",
-        }
+        return Phase(group, start, end, stop_spark, lag, path=f"{base}/{name}")
 
-    baseline, baseline_tasks = phase("baseline", None)
+    baseline = phase("baseline", None)
 
     with TaskGroup("increase_partitions") as increase:
         alter = AlterTopicPartitionsOperator(
@@ -172,54 +175,44 @@ def kafka_repartition_scaling():
         )
         alter >> fault >> describe >> refuse
 
-    scaled, scaled_tasks = phase("scaled", "{{ params.partitions }}")
+    scaled = phase("scaled", "{{ params.partitions }}")
 
     with TaskGroup("verify") as verify:
-        PartitionSpreadOperator(
+        spread = PartitionSpreadOperator(
             task_id="new_records_on_every_partition",
             topic=topic,
-            before=scaled_tasks["start"].output,
-            after=scaled_tasks["end"].output,
+            before=scaled.start.output,
+            after=scaled.end.output,
             expected_partitions="{{ params.partitions }}",
         )
-        DeltaReconcileOperator(
+        scaled_delta = DeltaReconcileOperator(
             task_id="scaled_exactly_once",
-            path=scaled_tasks["path"],
+            path=scaled.path,
             topic=topic,
-            from_offsets=scaled_tasks["start"].output,
-            to_offsets=scaled_tasks["end"].output,
+            from_offsets=scaled.start.output,
+            to_offsets=scaled.end.output,
         )
-        ScalingComparisonOperator(
+        comparison = ScalingComparisonOperator(
             task_id="compare_phases",
             phases={
-                "baseline": {
-                    "job": baseline_tasks["stop_spark"].output,
-                    "lag": baseline_tasks["lag"].output,
-                },
-                "scaled": {
-                    "job": scaled_tasks["stop_spark"].output,
-                    "lag": scaled_tasks["lag"].output,
-                },
+                name: {"job": tasks.stop_spark.output, "lag": tasks.lag.output}
+                for name, tasks in (("baseline", baseline), ("scaled", scaled))
             },
         )
 
-    report = LabReportOperator(
-        task_id="report",
+    setup >> baseline.group >> increase >> scaled.group >> verify
+    return Report(
         title="Kafka partitioning and scaling",
         figures={
-            "comparison": "verify.compare_phases",
-            "increase": "increase_partitions.alter_partitions",
-            "describe": "increase_partitions.describe_shows_new_count",
-            "decrease": "increase_partitions.decrease_is_refused",
-            "spread": "verify.new_records_on_every_partition",
-            "scaled_delta": "verify.scaled_exactly_once",
+            "comparison": comparison,
+            "increase": alter,
+            "describe": describe,
+            "decrease": refuse,
+            "spread": spread,
+            "scaled_delta": scaled_delta,
         },
-        lag_series={
-            "baseline (3 partitions)": "baseline.lag_under_load",
-            "scaled": "scaled.lag_under_load",
-        },
+        lag_series={"baseline (3 partitions)": baseline.lag, "scaled": scaled.lag},
     )
-    setup >> baseline >> increase >> scaled >> verify >> report
 
 
 kafka_repartition_scaling()

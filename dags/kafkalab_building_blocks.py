@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import dag
-
-from kafkalab.domain.naming import slug
+from kafkalab.exercise import Report, lab_dag, lake_path
 from kafkalab.operators.consumer_group import ConsumerGroupRunOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
 from kafkalab.operators.generator import GeneratorRunOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator, SnapshotGroupOffsetsOperator
-from kafkalab.operators.report import LabReportOperator
 from kafkalab.operators.spark import SparkStreamingJobOperator
 from kafkalab.operators.topics import (
     AlterTopicConfigOperator,
@@ -37,21 +34,17 @@ from kafkalab.sensors.delta import DeltaTableSensor
 from kafkalab.sensors.lag import ConsumerLagSensor
 
 TOPIC = "kafkalab_building_blocks"
-OUTPUT = "s3a://raw-data-bucket/examples/building_blocks"
+OUTPUT = lake_path("examples", "building_blocks")
 SPARK_GROUP = "spark-building-blocks"
 
 
-@dag(
+@lab_dag(
     dag_id="kafkalab_building_blocks",
-    schedule=None,
-    catchup=False,
-    max_active_runs=1,
-    tags=["kafkalab", "example"],
     doc_md=__doc__,
-    default_args={"execution_timeout": dt.timedelta(minutes=10)},
-    user_defined_filters={"slug": slug},
+    tags=["example"],
+    execution_timeout=dt.timedelta(minutes=10),
 )
-def kafkalab_building_blocks():
+def kafkalab_building_blocks() -> Report:
     ensure = EnsureTopicOperator(
         task_id="ensure_topic", topic=TOPIC, partitions=3, configs={"retention.ms": "86400000"}
     )
@@ -101,14 +94,13 @@ def kafkalab_building_blocks():
         topic=TOPIC,
         until=after.output,
     )
-    report = LabReportOperator(
-        task_id="report",
-        title="kafkalab building blocks",
-        figures={"reconcile": "reconcile", "reader": "consumer_group_run"},
-        lag_series={"spark": "spark_group_lag"},
-    )
     ensure >> retention >> describe >> before >> load >> after >> spark >> landed >> lag
-    lag >> group >> reconcile >> reader >> report
+    lag >> group >> reconcile >> reader
+    return Report(
+        title="kafkalab building blocks",
+        figures={"reconcile": reconcile, "reader": reader},
+        lag_series={"spark": lag},
+    )
 
 
 kafkalab_building_blocks()

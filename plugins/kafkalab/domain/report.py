@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 PASSED, FAILED = "passed", "failed"
@@ -32,6 +32,12 @@ def unselected_faults(fault_tasks: dict[str, str], selected: str | None) -> set[
     """The fault tasks (task id -> fault) that skip themselves because another fault, or
     none, was selected: the only tasks of a run that may end ``skipped``."""
     return {task for task, fault in fault_tasks.items() if fault != selected}
+
+
+def figures_without_a_task(sources: Mapping[str, str], task_ids: Collection[str]) -> dict[str, str]:
+    """The figures (name -> task id) whose task is not in the DAG: pulled, they would read
+    ``None`` and the report would look complete."""
+    return {name: task for name, task in sources.items() if task not in task_ids}
 
 
 def describe_not_passed(task_states: dict[str, str | None], tasks: list[str]) -> str:

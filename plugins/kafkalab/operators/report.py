@@ -5,14 +5,15 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import BaseOperator, Context, XComArg
 from airflow.sdk.exceptions import AirflowFailException
 
 from kafkalab.domain.report import (
     describe_not_passed,
+    figures_without_a_task,
     lag_svg,
     render_markdown,
     unselected_faults,
@@ -25,9 +26,12 @@ from kafkalab.operators.faults import FaultOperator
 class LabReportOperator(BaseOperator):
     """Collect figures and every task's state, write the report, return its summary.
 
-    ``figures`` and ``lag_series`` map a name to the task id whose XCom holds it
-    (lag series: a lag sensor's result). Pulled here rather than passed as XComArgs,
-    because a failed task has no XCom and the report must still be written.
+    ``figures`` and ``lag_series`` map a name to the task (or its ``.output``) whose
+    XCom holds it (lag series: a result with ``samples``, as a lag sensor's). The task
+    itself, not its id: a renamed task then renames what the report reads, and a task
+    that no longer exists fails at parse, instead of reading ``None``. The XComs are
+    pulled here rather than resolved as XComArgs, because a failed task has no XCom and
+    the report must still be written.
 
     Runs with ``trigger_rule="all_done"`` so a failed check still gets its report; it
     then fails itself, naming the failed tasks, so the run cannot end green. A skipped
@@ -42,8 +46,8 @@ class LabReportOperator(BaseOperator):
         self,
         *,
         title: str,
-        figures: dict[str, Any] | None = None,
-        lag_series: dict[str, Any] | None = None,
+        figures: Mapping[str, BaseOperator | XComArg] | None = None,
+        lag_series: Mapping[str, BaseOperator | XComArg] | None = None,
         bucket: str = "lab-reports",
         object_store_conn_id: str = "lab_object_store",
         **kwargs: Any,
@@ -51,12 +55,43 @@ class LabReportOperator(BaseOperator):
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.title = title
-        self.figures = figures or {}
-        self.lag_series = lag_series or {}
+        # Task ids, not the operators: an attribute holding other tasks would be copied
+        # with this one (``partial_subset``, ``tasks test``) and is not needed after parse.
+        self.figures = {name: self._source_task_id(name, s) for name, s in (figures or {}).items()}
+        self.lag_series = {
+            name: self._source_task_id(name, s) for name, s in (lag_series or {}).items()
+        }
         self.bucket = bucket
         self.object_store_conn_id = object_store_conn_id
 
+    def _source_task_id(self, name: str, source: object) -> str:
+        if isinstance(source, XComArg):
+            references = list(source.iter_references())
+            if len(references) != 1 or references[0][1] != "return_value":
+                raise ValueError(
+                    f"report {self.task_id}: figure {name!r} must be one task's return value "
+                    f"(task or task.output), not {source!r}"
+                )
+            source = references[0][0]
+        if not isinstance(source, BaseOperator):
+            raise TypeError(
+                f"report {self.task_id}: figure {name!r} must be the task whose XCom holds it "
+                f"(or its .output), not {source!r}: a task id string reads None, silently, "
+                "once the task is renamed"
+            )
+        if self.has_dag() and source.has_dag() and source.dag is not self.dag:
+            raise ValueError(
+                f"report {self.task_id}: figure {name!r} reads {source.task_id} of DAG "
+                f"{source.dag.dag_id}, not of {self.dag.dag_id}"
+            )
+        return source.task_id
+
     def execute(self, context: Context) -> dict[str, Any]:
+        missing = figures_without_a_task({**self.figures, **self.lag_series}, self.dag.task_ids)
+        if missing:
+            raise AirflowFailException(
+                f"the report reads figures from tasks this DAG does not have: {missing}"
+            )
         ti = context["ti"]
         dag_id, run_id = ti.dag_id, ti.run_id
         states = ti.get_task_states(dag_id=dag_id, run_ids=[run_id]).get(run_id, {})

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from kafkalab.domain.report import (
     describe_not_passed,
+    figures_without_a_task,
     render_markdown,
     unselected_faults,
     verdict_of,
@@ -65,3 +66,10 @@ def test_the_markdown_names_a_skipped_check() -> None:
     markdown = render_markdown(report, has_plot=False)
     assert "**Verdict: FAILED**" in markdown
     assert "Tasks that did not pass: verify.check (skipped: it never ran" in markdown
+
+
+def test_a_figure_whose_task_is_not_in_the_dag_is_named() -> None:
+    sources = {"records": "verify.records_exactly_once", "gone": "verify.renamed_check"}
+    task_ids = {"verify.records_exactly_once", "report"}
+    assert figures_without_a_task(sources, task_ids) == {"gone": "verify.renamed_check"}
+    assert figures_without_a_task({}, task_ids) == {}
