@@ -17,6 +17,7 @@ import subprocess
 import httpx
 
 from kafkalab.domain.schemas import FINANCIAL, INSURANCE, StreamSpec
+from kafkalab.kafka.client import admin_config, producer_config
 from kafkalab.kafka.ranges import read_between
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import DeltaTableMissing, read_delta
@@ -96,7 +97,7 @@ def _published(settings, stream: StreamSpec, where: dict[str, tuple[int, int]]) 
         partitions.setdefault(partition, []).append(offset)
     found = {}
     for record in read_between(
-        settings.kafka_bootstrap,
+        settings,
         stream.topic,
         {p: min(offsets) for p, offsets in partitions.items()},
         {p: max(offsets) + 1 for p, offsets in partitions.items()},
@@ -116,7 +117,7 @@ def test_the_spark_job_keeps_the_incident_instant_of_guide_client_claims(setting
     try:
         _check_claims_through_spark(settings, topic)
     finally:
-        admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+        admin = AdminClient(admin_config(settings))
         admin.delete_topics([topic])[topic].result()
 
 
@@ -131,7 +132,7 @@ def _check_claims_through_spark(settings, topic: str) -> None:
         | {"incident_date": "2026-10-01T00:00:00+02:00"},
         "as-date": guide_claim("as-date", now, random.Random(3)) | {"incident_date": "2026-09-30"},
     }
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
+    producer = Producer(producer_config(settings))
     for claim in claims.values():
         producer.produce(topic, key=claim["policy_number"], value=json.dumps(claim))
     assert producer.flush(30) == 0

@@ -48,7 +48,7 @@ def test_a_response_names_the_partition_and_offset_of_the_record(settings, uniqu
     assert response.status_code == 200, response.text
     result = response.json()
     [record] = read_between(
-        settings.kafka_bootstrap,
+        settings,
         FINANCIAL.topic,
         {result["partition"]: result["offset"]},
         {result["partition"]: result["offset"] + 1},
