@@ -1,10 +1,15 @@
-"""Checks the exercises assert: each returns its figures, or fails naming what is wrong."""
+"""Checks the exercises assert: each returns its figures, or fails naming what is wrong.
+
+Each check's decision is a pure function (facts in, ``None`` or the failure message
+out); the operator fetches the facts and fails the task with that message.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -12,12 +17,26 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 from pydantic import ValidationError
 
-from kafkalab.domain.offsets import offsets_for
+from kafkalab.domain.offsets import Offsets, offsets_for
 from kafkalab.domain.reconcile import compress_offsets
-from kafkalab.domain.schemas import STREAMS
+from kafkalab.domain.schemas import STREAMS, StreamSpec, sequenced_id
 from kafkalab.hooks.kafka import LabKafkaHook
-from kafkalab.kafka.ranges import read_between
+from kafkalab.kafka.ranges import Record, read_between
 from kafkalab.operators.generator import ingestor_url
+
+
+def _fail_if(failure: str | None) -> None:
+    if failure is not None:
+        raise AirflowFailException(failure)
+
+
+# --- the ingestor answers ------------------------------------------------------------------
+
+
+def ingestor_health_failure(url: str, status_code: int, body: str) -> str | None:
+    if status_code == 200:
+        return None
+    return f"the ingestor at {url} is not healthy: {status_code} {body}"
 
 
 class IngestorHealthOperator(BaseOperator):
@@ -38,11 +57,104 @@ class IngestorHealthOperator(BaseOperator):
                 f"the ingestor at {url} is not reachable ({exc}); start it with `./lab up` "
                 "and look at `./lab logs ingestor`"
             ) from exc
-        if response.status_code != 200:
-            raise AirflowFailException(
-                f"the ingestor at {url} is not healthy: {response.status_code} {response.text}"
-            )
+        _fail_if(ingestor_health_failure(url, response.status_code, response.text))
         return {"url": url, **response.json()}
+
+
+# --- Kafka holds what the generator had acknowledged ---------------------------------------
+
+
+@dataclass
+class RunRecords:
+    """What one topic holds of a generator run, against what the run had acknowledged."""
+
+    topic: str
+    expected: set[str]
+    seen: Counter = field(default_factory=Counter)
+    invalid: list[str] = field(default_factory=list)
+    sample: list[dict] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        problems = []
+        missing = sorted(self.expected - set(self.seen))
+        duplicated = {i: n for i, n in self.seen.items() if n > 1}
+        if missing:
+            sequences = [int(i.rsplit("-", 1)[1]) for i in missing]
+            problems.append(
+                f"{self.topic}: {len(missing)} acknowledged events missing "
+                f"(sequences {compress_offsets(sequences)})"
+            )
+        if duplicated:
+            problems.append(
+                f"{self.topic}: {len(duplicated)} events published more than "
+                f"once, e.g. {sorted(duplicated)[:3]}"
+            )
+        if self.invalid:
+            problems.append(
+                f"{self.topic}: {len(self.invalid)} records fail the schema, "
+                f"e.g. {self.invalid[:2]}"
+            )
+        return problems
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "acknowledged": len(self.expected),
+            "found": sum(self.seen.values()),
+            "distinct": len(self.seen),
+            "sample": self.sample,
+        }
+
+
+def acknowledged_ids(stream: StreamSpec, run_id: str, acknowledged: dict[str, Any]) -> set[str]:
+    """The ids of a generator summary's acknowledged sequence range on ``stream``'s topic."""
+    if not acknowledged["acknowledged"]:
+        return set()
+    return {
+        sequenced_id(stream.id_prefix, run_id, sequence)
+        for sequence in range(acknowledged["first_sequence"], acknowledged["last_sequence"] + 1)
+    }
+
+
+def tally_run_records(
+    stream: StreamSpec,
+    run_id: str,
+    acknowledged: dict[str, Any],
+    records: Iterable[Record],
+    sample_size: int,
+) -> RunRecords:
+    """Count the run's ids among ``records``, validate each of its events, keep a sample."""
+    tally = RunRecords(stream.topic, acknowledged_ids(stream, run_id, acknowledged))
+    for record in records:
+        try:
+            event = json.loads(record.value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue  # another producer's record: not this run's business
+        if not isinstance(event, dict) or event.get("run_id") != run_id:
+            continue
+        tally.seen[event.get(stream.id_field)] += 1
+        try:
+            stream.model.model_validate(event)
+        except ValidationError as exc:
+            tally.invalid.append(f"offset {record.partition}:{record.offset}: {exc.errors()[0]}")
+        if len(tally.sample) < sample_size:
+            tally.sample.append(
+                {
+                    "partition": record.partition,
+                    "offset": record.offset,
+                    "key": (record.key or b"").decode(),
+                    "event": event,
+                }
+            )
+    return tally
+
+
+def generator_run_failure(run_id: str, tallies: Iterable[RunRecords]) -> str | None:
+    problems = [problem for tally in tallies for problem in tally.problems()]
+    if not problems:
+        return None
+    return f"generator run {run_id}: Kafka does not hold what was acknowledged:\n  " + "\n  ".join(
+        problems
+    )
 
 
 class VerifyGeneratorRunOperator(BaseOperator):
@@ -75,78 +187,72 @@ class VerifyGeneratorRunOperator(BaseOperator):
         self.kafka_config_id = kafka_config_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        bootstrap = LabKafkaHook(self.kafka_config_id).bootstrap_servers
+        connection = LabKafkaHook(self.kafka_config_id).client_config()
         run_id = self.generator_summary["run_id"]
-        problems: list[str] = []
-        figures: dict[str, Any] = {}
-        for stream in STREAMS.values():
-            acknowledged = self.generator_summary["topics"][stream.topic]
-            expected: set[str] = set()
-            if acknowledged["acknowledged"]:
-                expected = {
-                    f"{stream.id_prefix}-{run_id}-{sequence:09d}"
-                    for sequence in range(
-                        acknowledged["first_sequence"], acknowledged["last_sequence"] + 1
-                    )
-                }
-            seen: Counter = Counter()
-            invalid: list[str] = []
-            sample: list[dict] = []
-            for record in read_between(
-                bootstrap,
-                stream.topic,
-                offsets_for(stream.topic, self.before) or {},
-                offsets_for(stream.topic, self.after) or {},
-            ):
-                try:
-                    event = json.loads(record.value)
-                except (TypeError, ValueError):
-                    continue  # another producer's record: not this run's business
-                if not isinstance(event, dict) or event.get("run_id") != run_id:
-                    continue
-                seen[event.get(stream.id_field)] += 1
-                try:
-                    stream.model.model_validate(event)
-                except ValidationError as exc:
-                    invalid.append(f"offset {record.partition}:{record.offset}: {exc.errors()[0]}")
-                if len(sample) < self.sample_size:
-                    sample.append(
-                        {
-                            "partition": record.partition,
-                            "offset": record.offset,
-                            "key": (record.key or b"").decode(),
-                            "event": event,
-                        }
-                    )
-            missing = sorted(expected - set(seen))
-            duplicated = {i: n for i, n in seen.items() if n > 1}
-            if missing:
-                sequences = [int(i.rsplit("-", 1)[1]) for i in missing]
-                problems.append(
-                    f"{stream.topic}: {len(missing)} acknowledged events missing "
-                    f"(sequences {compress_offsets(sequences)})"
-                )
-            if duplicated:
-                problems.append(
-                    f"{stream.topic}: {len(duplicated)} events published more than "
-                    f"once, e.g. {sorted(duplicated)[:3]}"
-                )
-            if invalid:
-                problems.append(
-                    f"{stream.topic}: {len(invalid)} records fail the schema, e.g. {invalid[:2]}"
-                )
-            figures[stream.topic] = {
-                "acknowledged": len(expected),
-                "found": sum(seen.values()),
-                "distinct": len(seen),
-                "sample": sample,
-            }
-        if problems:
-            raise AirflowFailException(
-                f"generator run {run_id}: Kafka does not hold what was acknowledged:\n  "
-                + "\n  ".join(problems)
+        tallies = [
+            tally_run_records(
+                stream,
+                run_id,
+                self.generator_summary["topics"][stream.topic],
+                read_between(
+                    connection,
+                    stream.topic,
+                    offsets_for(stream.topic, self.before) or {},
+                    offsets_for(stream.topic, self.after) or {},
+                ),
+                self.sample_size,
             )
-        return figures
+            for stream in STREAMS.values()
+        ]
+        _fail_if(generator_run_failure(run_id, tallies))
+        return {tally.topic: tally.figures() for tally in tallies}
+
+
+# --- every consumer saw the same log -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsumerViews:
+    """Per consumer: the digest of each partition's sequence, and how many records it got."""
+
+    digests: dict[str, dict[str, str]]
+    received: dict[str, int]
+    short_reads: list[str]
+
+
+def consumer_views(sequences: dict[str, dict]) -> ConsumerViews:
+    digests: dict[str, dict[str, str]] = {}
+    received: dict[str, int] = {}
+    short_reads = []
+    for name, result in sequences.items():
+        if "digests" in result:  # the Spark job's Delta table, already reconciled
+            digests[name] = result["digests"]
+            received[name] = result["present"]
+            continue
+        digests[name] = {p: s["digest"] for p, s in result["partitions"].items()}
+        received[name] = result["consumed"]
+        for partition, s in sorted(result["partitions"].items()):
+            if s["count"] != s["to"] - s["from"]:
+                short_reads.append(
+                    f"group {name} received {s['count']} of the {s['to'] - s['from']} "
+                    f"records of partition {partition} (offsets [{s['from']}, {s['to']}))"
+                )
+    return ConsumerViews(digests, received, short_reads)
+
+
+def same_sequences_failure(topic: str, views: ConsumerViews) -> str | None:
+    problems = list(views.short_reads)
+    reference_name, reference = next(iter(views.digests.items()))
+    for name, by_partition in views.digests.items():
+        for partition, digest in sorted(reference.items()):
+            if by_partition.get(partition) != digest:
+                problems.append(
+                    f"partition {partition}: {name} saw a different sequence of offsets and "
+                    f"event ids than {reference_name}"
+                )
+    if not problems:
+        return None
+    return f"consumers of {topic} did not all see the same log:\n  " + "\n  ".join(problems)
 
 
 class CompareSequencesOperator(BaseOperator):
@@ -165,41 +271,33 @@ class CompareSequencesOperator(BaseOperator):
         self.sequences = sequences
 
     def execute(self, context: Context) -> dict[str, Any]:
-        digests: dict[str, dict[str, str]] = {}
-        received: dict[str, int] = {}
-        problems = []
-        for name, result in self.sequences.items():
-            if "digests" in result:  # the Spark job's Delta table, already reconciled
-                digests[name] = result["digests"]
-                received[name] = result["present"]
-                continue
-            digests[name] = {p: s["digest"] for p, s in result["partitions"].items()}
-            received[name] = result["consumed"]
-            for partition, s in sorted(result["partitions"].items()):
-                if s["count"] != s["to"] - s["from"]:
-                    problems.append(
-                        f"group {name} received {s['count']} of the {s['to'] - s['from']} "
-                        f"records of partition {partition} (offsets [{s['from']}, {s['to']}))"
-                    )
-        reference_name, reference = next(iter(digests.items()))
-        for name, by_partition in digests.items():
-            for partition, digest in sorted(reference.items()):
-                if by_partition.get(partition) != digest:
-                    problems.append(
-                        f"partition {partition}: {name} saw a different sequence of offsets and "
-                        f"event ids than {reference_name}"
-                    )
-        if problems:
-            raise AirflowFailException(
-                f"consumers of {self.topic} did not all see the same log:\n  "
-                + "\n  ".join(problems)
-            )
+        views = consumer_views(self.sequences)
+        _fail_if(same_sequences_failure(self.topic, views))
         return {
             "topic": self.topic,
-            "records_per_consumer": received,
-            "partitions_compared": len(reference),
-            "consumers": sorted(digests),
+            "records_per_consumer": views.received,
+            "partitions_compared": len(next(iter(views.digests.values()))),
+            "consumers": sorted(views.digests),
         }
+
+
+# --- new records reached every partition ---------------------------------------------------
+
+
+def new_records_per_partition(before: Offsets, after: Offsets) -> dict[int, int]:
+    return {p: end - before.get(p, 0) for p, end in sorted(after.items())}
+
+
+def partition_spread_failure(topic: str, new: dict[int, int], expected: int) -> str | None:
+    """``new`` has an entry per partition the topic has now."""
+    idle = [p for p, n in new.items() if n <= 0]
+    if len(new) == expected and not idle:
+        return None
+    return (
+        f"{topic}: expected new records on all {expected} partitions, but the topic "
+        f"has {len(new)} partitions and these received none: {idle or '-'} "
+        f"(new records per partition: {new})"
+    )
 
 
 class PartitionSpreadOperator(BaseOperator):
@@ -224,18 +322,32 @@ class PartitionSpreadOperator(BaseOperator):
         self.expected_partitions = expected_partitions
 
     def execute(self, context: Context) -> dict[str, Any]:
-        before = offsets_for(self.topic, self.before) or {}
-        after = offsets_for(self.topic, self.after) or {}
-        new = {p: end - before.get(p, 0) for p, end in sorted(after.items())}
-        expected = int(self.expected_partitions)
-        idle = [p for p, n in new.items() if n <= 0]
-        if len(after) != expected or idle:
-            raise AirflowFailException(
-                f"{self.topic}: expected new records on all {expected} partitions, but the topic "
-                f"has {len(after)} partitions and these received none: {idle or '-'} "
-                f"(new records per partition: {new})"
-            )
-        return {"topic": self.topic, "partitions": len(after), "new_records_per_partition": new}
+        new = new_records_per_partition(
+            offsets_for(self.topic, self.before) or {}, offsets_for(self.topic, self.after) or {}
+        )
+        _fail_if(partition_spread_failure(self.topic, new, int(self.expected_partitions)))
+        return {"topic": self.topic, "partitions": len(new), "new_records_per_partition": new}
+
+
+# --- each group committed up to the target -------------------------------------------------
+
+
+def groups_caught_up_failure(progress: dict[str, dict[str, Any]]) -> str | None:
+    """``progress`` maps a group to its ``topic``, ``committed`` and ``target`` offsets."""
+    problems = []
+    for group, seen in progress.items():
+        committed: Offsets = seen["committed"]
+        for partition, end in sorted(seen["target"].items()):
+            # A partition the group never committed on is behind whatever the target.
+            if committed.get(partition, -1) < end:
+                got = committed.get(partition)
+                problems.append(
+                    f"group {group} on {seen['topic']} partition {partition}: committed "
+                    f"{'nothing' if got is None else got}, expected at least {end}"
+                )
+    if not problems:
+        return None
+    return "not every group received every message:\n  " + "\n  ".join(problems)
 
 
 class GroupsCaughtUpOperator(BaseOperator):
@@ -263,94 +375,13 @@ class GroupsCaughtUpOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        problems = []
-        figures: dict[str, Any] = {}
-        for group, topic in self.groups.items():
-            target = offsets_for(topic, self.target) or {}
-            committed = admin.committed_offsets(group, [topic]).get(topic, {})
-            behind = {
-                p: (committed.get(p), end)
-                for p, end in sorted(target.items())
-                if committed.get(p, -1) < end
+        progress = {
+            group: {
+                "topic": topic,
+                "committed": admin.committed_offsets(group, [topic]).get(topic, {}),
+                "target": offsets_for(topic, self.target) or {},
             }
-            figures[group] = {"topic": topic, "committed": committed, "target": target}
-            for partition, (got, end) in behind.items():
-                problems.append(
-                    f"group {group} on {topic} partition {partition}: committed "
-                    f"{'nothing' if got is None else got}, expected at least {end}"
-                )
-        if problems:
-            raise AirflowFailException(
-                "not every group received every message:\n  " + "\n  ".join(problems)
-            )
-        return figures
-
-
-class RecoveryFiguresOperator(BaseOperator):
-    """The DR drill's two numbers: what was at risk, and how long recovery took.
-
-    Recovery point: records produced but not yet consumed when the consumer stopped
-    (end offsets at the noted recovery point minus the group's committed offsets at
-    the pause). Recovery time: how long the replay's lag took to drain.
-    """
-
-    template_fields: Sequence[str] = ("at_pause", "recovery_point", "drain")
-    ui_color = "#fcf3cf"
-
-    def __init__(
-        self, *, topic: str, at_pause: dict, recovery_point: dict, drain: dict, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.topic = topic
-        self.at_pause = at_pause
-        self.recovery_point = recovery_point
-        self.drain = drain
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        committed = offsets_for(self.topic, self.at_pause) or {}
-        end = offsets_for(self.topic, self.recovery_point) or {}
-        at_risk = sum(max(0, o - committed.get(p, 0)) for p, o in end.items())
-        samples = self.drain.get("samples") or [[0, 0]]
-        figures = {
-            "topic": self.topic,
-            "records_at_risk": at_risk,
-            "replay_backlog_at_start": samples[0][1],
-            "recovery_time_seconds": self.drain.get("waited_seconds"),
+            for group, topic in self.groups.items()
         }
-        self.log.info(
-            "recovery point: %d records at risk; recovery time %.1fs",
-            at_risk,
-            figures["recovery_time_seconds"] or 0,
-        )
-        return figures
-
-
-class ScalingComparisonOperator(BaseOperator):
-    """Throughput and lag of the Spark job before and after the partition increase.
-
-    ``phases`` maps a phase name to ``{"job": StopStreamingJob result, "lag": lag sensor
-    result}``. Reported, not asserted: on a small machine more partitions need not mean
-    more throughput, and the lab guide says "potentially".
-    """
-
-    template_fields: Sequence[str] = ("phases",)
-    ui_color = "#fcf3cf"
-
-    def __init__(self, *, phases: dict[str, dict], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.phases = phases
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        figures = {}
-        for name, phase in self.phases.items():
-            outcome = (phase.get("job") or {}).get("outcome") or {}
-            seconds = outcome.get("processing_seconds") or 0
-            samples = (phase.get("lag") or {}).get("samples") or []
-            figures[name] = {
-                "rows": outcome.get("rows_read"),
-                "rows_per_second": round(outcome["rows_read"] / seconds, 1) if seconds else None,
-                "max_lag": max((lag for _, lag in samples), default=None),
-                "final_lag": samples[-1][1] if samples else None,
-            }
-        self.log.info("scaling comparison: %s", figures)
-        return figures
+        _fail_if(groups_caught_up_failure(progress))
+        return progress

@@ -17,6 +17,33 @@ from kafkalab.kafka.ranges import read_between
 from kafkalab.lake.delta import DeltaTableMissing, read_delta
 
 
+def event_id_of(value: bytes | None, id_column: str) -> str | None:
+    """The ``id_column`` field of a Kafka record's value; None if the value is not a JSON
+    event (the Spark job quarantines those)."""
+    try:
+        event = json.loads(value) if value is not None else None
+    except ValueError:
+        event = None
+    return event.get(id_column) if isinstance(event, dict) else None
+
+
+def partition_digests(
+    rows: list[dict[str, Any]], expected: dict[int, tuple[int, int]], id_column: str
+) -> dict[str, str]:
+    """Per partition, the digest of the (offset, id) sequence of the table's rows in the
+    expected range: what a consumer group that read the same range reports."""
+    return {
+        str(p): sequence_digest(
+            (r["kafka_offset"], r[id_column])
+            for r in rows
+            if r["kafka_partition"] == p
+            and low <= r["kafka_offset"] < high
+            and r.get(id_column) is not None
+        )
+        for p, (low, high) in expected.items()
+    }
+
+
 class DeltaReconcileOperator(BaseOperator):
     """Every offset of ``topic`` in ``[from_offsets, to_offsets)`` must be in the table once.
 
@@ -85,27 +112,20 @@ class DeltaReconcileOperator(BaseOperator):
         return table.to_pylist()
 
     def _kafka_ids(
-        self, from_offsets: dict[int, int], to_offsets: dict[int, int]
+        self, id_column: str, from_offsets: dict[int, int], to_offsets: dict[int, int]
     ) -> dict[tuple[int, int], str | None]:
-        """(partition, offset) -> the ``id_column`` field of Kafka's record there (None if
-        the record is not a JSON event: the Spark job quarantines those)."""
-        bootstrap = LabKafkaHook(self.kafka_config_id).bootstrap_servers
-        ids: dict[tuple[int, int], str | None] = {}
+        """(partition, offset) -> the ``id_column`` field of Kafka's record there."""
+        connection = LabKafkaHook(self.kafka_config_id).client_config()
         try:
-            for record in read_between(bootstrap, self.topic, from_offsets, to_offsets):
-                try:
-                    event = json.loads(record.value) if record.value is not None else None
-                except ValueError:
-                    event = None
-                ids[(record.partition, record.offset)] = (
-                    event.get(self.id_column) if isinstance(event, dict) else None
-                )
+            return {
+                (record.partition, record.offset): event_id_of(record.value, id_column)
+                for record in read_between(connection, self.topic, from_offsets, to_offsets)
+            }
         except TimeoutError as exc:
             raise AirflowFailException(
                 f"cannot read the expected ranges of {self.topic} back from Kafka to check "
                 f"the event ids ({exc}). Are `to_offsets` beyond the end of the log?"
             ) from exc
-        return ids
 
     def execute(self, context: Context) -> dict[str, Any]:
         to_offsets = offsets_for(self.topic, self.to_offsets) or {}
@@ -127,6 +147,7 @@ class DeltaReconcileOperator(BaseOperator):
         kafka_ids = None
         if self.id_column:
             kafka_ids = self._kafka_ids(
+                self.id_column,
                 {p: low for p, (low, _) in expected.items()},
                 {p: high for p, (_, high) in expected.items()},
             )
@@ -147,16 +168,7 @@ class DeltaReconcileOperator(BaseOperator):
         )
         summary = result.summary()
         if self.id_column:
-            summary["digests"] = {
-                str(p): sequence_digest(
-                    (r["kafka_offset"], r[self.id_column])
-                    for r in rows
-                    if r["kafka_partition"] == p
-                    and low <= r["kafka_offset"] < high
-                    and r.get(self.id_column) is not None
-                )
-                for p, (low, high) in expected.items()
-            }
+            summary["digests"] = partition_digests(rows, expected, self.id_column)
         if not result.ok:
             raise AirflowFailException(result.message(f"Delta table {self.path}"))
         self.log.info(result.message(f"Delta table {self.path}"))
