@@ -38,11 +38,21 @@ import datetime as dt
 from airflow.sdk import CronTriggerTimetable, Param, TaskGroup
 
 from kafkalab.domain.topics import load_topic_specs
-from kafkalab.exercise import ComputedValue, Report, exercise_dag, lake_path, setup_group, total_lag
+from kafkalab.exercise import (
+    ComputedValue,
+    Report,
+    exercise_dag,
+    fault_task,
+    lag_drains,
+    lake_path,
+    live_stream,
+    setup_group,
+    total_lag,
+)
 from kafkalab.operators.delta import DeltaReconcileOperator
-from kafkalab.operators.faults import FaultOperator, drop_latest_delta_commit
+from kafkalab.operators.faults import drop_latest_delta_commit
 from kafkalab.operators.figures import RecoveryFiguresOperator
-from kafkalab.operators.generator import StartGeneratorOperator, StopGeneratorOperator
+from kafkalab.operators.generator import StopGeneratorOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator, SnapshotGroupOffsetsOperator
 from kafkalab.operators.spark import (
     PauseStreamingJobOperator,
@@ -95,31 +105,20 @@ def kafka_dr_replay_drill() -> Report:
     setup = setup_group({"ensure_topic": SPEC})
 
     with TaskGroup("live") as live:
-        start = SnapshotEndOffsetsOperator(task_id="offsets_start", topics=[TOPIC])
-        generator = StartGeneratorOperator(
-            task_id="start_generator", run_id=generator_run, rate="{{ params.rate }}"
-        )
-        spark = StartStreamingJobOperator(
-            task_id="start_spark",
-            handle=live_handle,
+        streaming = live_stream(
+            offsets_of=[TOPIC],
+            generator_run=generator_run,
             topic=TOPIC,
+            handle=live_handle,
             output_path=live_output,
-            starting_offsets=start.output,
-            consumer_group=live_group,
-            trigger="processingTime=2 seconds",
-        )
-        caught_up = ConsumerLagSensor(
-            task_id="spark_caught_up",
             group=live_group,
-            topics=[TOPIC],
-            mode="drains_to",
-            threshold=1000,
-            timeout_seconds=timeout,
+            caught_up_within=1000,
+            timeout=timeout,
         )
         noted = SnapshotGroupOffsetsOperator(
             task_id="note_offsets", group=live_group, topics=[TOPIC]
         )
-        start >> generator >> spark >> caught_up >> noted
+        streaming.caught_up >> noted
 
     with TaskGroup("outage") as outage:
         pause = PauseStreamingJobOperator(task_id="pause_spark", handle=live_handle)
@@ -150,26 +149,14 @@ def kafka_dr_replay_drill() -> Report:
             trigger="processingTime=2 seconds",
             max_offsets_per_trigger="{{ params.replay_batch_records }}",
         )
-        drained = ConsumerLagSensor(
-            task_id="lag_drains",
-            group=replay_group,
-            topics=[TOPIC],
-            mode="drains_to",
-            threshold=0,
-            timeout_seconds=timeout,
-        )
+        drained = lag_drains("lag_drains", group=replay_group, topic=TOPIC, to=0, timeout=timeout)
         stop_replay = StopStreamingJobOperator(
             task_id="stop_replay", handle=replay_handle, trigger_rule="all_done"
         )
         replay_job >> drained >> stop_replay
 
     with TaskGroup("verify") as verify:
-        fault = FaultOperator(
-            task_id="fault_drop_delta_commit",
-            fault="drop_delta_commit",
-            inject=drop_latest_delta_commit,
-            arguments={"path": reprocessed},
-        )
+        fault = fault_task("drop_delta_commit", drop_latest_delta_commit, path=reprocessed)
         reconciled = DeltaReconcileOperator(
             task_id="reprocessed_exactly_once",
             path=reprocessed,

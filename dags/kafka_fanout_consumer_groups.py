@@ -42,7 +42,9 @@ from kafkalab.exercise import (
     ComputedValue,
     Report,
     exercise_dag,
+    fault_task,
     lake_path,
+    live_stream,
     one_task_per_topic,
     records_between,
     setup_group,
@@ -50,10 +52,10 @@ from kafkalab.exercise import (
 from kafkalab.operators.checks import CompareSequencesOperator, GroupsCaughtUpOperator
 from kafkalab.operators.consumer_group import ConsumerGroupRunOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
-from kafkalab.operators.faults import FaultOperator, freeze_streaming_job, rewind_group
-from kafkalab.operators.generator import StartGeneratorOperator, StopGeneratorOperator
+from kafkalab.operators.faults import freeze_streaming_job, rewind_group
+from kafkalab.operators.generator import StopGeneratorOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
-from kafkalab.operators.spark import StartStreamingJobOperator, StopStreamingJobOperator
+from kafkalab.operators.spark import StopStreamingJobOperator
 from kafkalab.sensors.delta import DeltaTableSensor
 from kafkalab.sensors.lag import ConsumerLagSensor
 
@@ -89,50 +91,34 @@ def kafka_fanout_consumer_groups() -> Report:
     setup = setup_group(one_task_per_topic(TOPICS))
 
     with TaskGroup("stream") as stream:
-        start = SnapshotEndOffsetsOperator(task_id="offsets_start", topics=[TRANSACTIONS, CLAIMS])
-        generator = StartGeneratorOperator(
-            task_id="start_generator", run_id=f"fanout-{run}", rate="{{ params.rate }}"
-        )
-        spark = StartStreamingJobOperator(
-            task_id="start_spark",
-            handle=handle,
+        streaming = live_stream(
+            offsets_of=[TRANSACTIONS, CLAIMS],
+            generator_run=f"fanout-{run}",
             topic=TRANSACTIONS,
+            handle=handle,
             output_path=output,
-            starting_offsets=start.output,
-            consumer_group=spark_group,
-            trigger="processingTime=2 seconds",
-        )
-        ready = ConsumerLagSensor(
-            task_id="spark_caught_up",
             group=spark_group,
-            topics=[TRANSACTIONS],
-            mode="drains_to",
-            threshold="{{ params.lag_threshold }}",
-            timeout_seconds=timeout,
+            caught_up_within="{{ params.lag_threshold }}",
+            timeout=timeout,
         )
-        start >> generator >> spark >> ready
+        start = streaming.start
 
     with TaskGroup("fan_out") as fan_out:
         target = SnapshotEndOffsetsOperator(task_id="offsets_target", topics=[TRANSACTIONS, CLAIMS])
-        freeze = FaultOperator(
-            task_id="fault_freeze_spark",
-            fault="freeze_spark",
-            inject=freeze_streaming_job,
-            arguments={"handle": handle},
-        )
-        dashboard = ConsumerGroupRunOperator(
-            task_id="dashboard_group",
-            group=DASHBOARD,
-            topic=TRANSACTIONS,
-            until=target.output,
-            window_start=start.output,
-        )
-        audit = ConsumerGroupRunOperator(
-            task_id="audit_group",
-            group=AUDIT,
-            topic=CLAIMS,
-            until=target.output,
-            window_start=start.output,
+        freeze = fault_task("freeze_spark", freeze_streaming_job, handle=handle)
+        # The lab guide's console consumers: from the beginning up to the target.
+        dashboard, audit = (
+            ConsumerGroupRunOperator(
+                task_id=task_id,
+                group=group,
+                topic=topic,
+                until=target.output,
+                window_start=start.output,
+            )
+            for task_id, group, topic in (
+                ("dashboard_group", DASHBOARD, TRANSACTIONS),
+                ("audit_group", AUDIT, CLAIMS),
+            )
         )
         reference = {
             topic: ConsumerGroupRunOperator(
@@ -164,11 +150,12 @@ def kafka_fanout_consumer_groups() -> Report:
     with TaskGroup("verify") as verify:
         # Here, not in fan_out: a fault task that ends a group would hand its skip to
         # every first task of the next group.
-        stopped_early = FaultOperator(
-            task_id="fault_consumer_stopped_early",
-            fault="consumer_stopped_early",
-            inject=rewind_group,
-            arguments={"group": DASHBOARD, "topic": TRANSACTIONS, "target": target.output},
+        stopped_early = fault_task(
+            "consumer_stopped_early",
+            rewind_group,
+            group=DASHBOARD,
+            topic=TRANSACTIONS,
+            target=target.output,
         )
         landed = DeltaTableSensor(
             task_id="spark_reached_target",
@@ -233,7 +220,7 @@ def kafka_fanout_consumer_groups() -> Report:
             "spark_job": stop_spark,
         },
         lag_series={
-            "spark lag (catching up)": ready,
+            "spark lag (catching up)": streaming.caught_up,
             "spark lag (groups running)": independent,
         },
     )

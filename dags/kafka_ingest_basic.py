@@ -33,9 +33,9 @@ import datetime as dt
 from airflow.sdk import Param, TaskGroup
 
 from kafkalab.domain.topics import load_topic_specs
-from kafkalab.exercise import Report, exercise_dag, one_task_per_topic, setup_group
+from kafkalab.exercise import Report, exercise_dag, fault_task, one_task_per_topic, setup_group
 from kafkalab.operators.checks import VerifyGeneratorRunOperator
-from kafkalab.operators.faults import FaultOperator, duplicate_records
+from kafkalab.operators.faults import duplicate_records
 from kafkalab.operators.generator import GeneratorRunOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
 from kafkalab.sensors.offsets import EndOffsetsAdvancedSensor
@@ -88,16 +88,13 @@ def kafka_ingest_basic() -> Report:
         generate >> advanced >> after
 
     with TaskGroup("verify") as verify:
-        fault = FaultOperator(
-            task_id="fault_duplicate_records",
-            fault="duplicate_records",
-            inject=duplicate_records,
-            arguments={
-                "topic": TOPICS[0].name,
-                "count": 3,
-                "before": before.output,
-                "after": after.output,
-            },
+        fault = fault_task(
+            "duplicate_records",
+            duplicate_records,
+            topic=TOPICS[0].name,
+            count=3,
+            before=before.output,
+            after=after.output,
         )
         # none_failed: the fault skips itself unless selected, and that skip must not
         # skip the check; a failure upstream still stops it.

@@ -40,10 +40,10 @@ from typing import NamedTuple
 
 from airflow.sdk import BaseOperator, Param, TaskGroup
 
-from kafkalab.exercise import Report, exercise_dag, lake_path
+from kafkalab.exercise import Report, exercise_dag, fault_task, lag_drains, lake_path
 from kafkalab.operators.checks import PartitionSpreadOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
-from kafkalab.operators.faults import FaultOperator, recreate_topic
+from kafkalab.operators.faults import recreate_topic
 from kafkalab.operators.figures import ScalingComparisonOperator
 from kafkalab.operators.generator import StartGeneratorOperator, StopGeneratorOperator
 from kafkalab.operators.lag_sampling import ConsumerLagSamplingOperator
@@ -54,7 +54,6 @@ from kafkalab.operators.topics import (
     DescribeTopicOperator,
     EnsureTopicOperator,
 )
-from kafkalab.sensors.lag import ConsumerLagSensor
 
 BASELINE_PARTITIONS = 3
 
@@ -128,13 +127,13 @@ def kafka_repartition_scaling() -> Report:
                 duration="{{ params.load_seconds }}",
             )
             stop_load = StopGeneratorOperator(task_id="stop_load", run_id=in_run)
-            drained = ConsumerLagSensor(
-                task_id="lag_drains",
+            # A short wait: run in the task itself, not handed to the triggerer.
+            drained = lag_drains(
+                "lag_drains",
                 group=spark_group,
-                topics=[topic],
-                mode="drains_to",
-                threshold=0,
-                timeout_seconds=timeout,
+                topic=topic,
+                to=0,
+                timeout=timeout,
                 deferrable=False,
             )
             stop_spark = StopStreamingJobOperator(
@@ -153,11 +152,8 @@ def kafka_repartition_scaling() -> Report:
         alter = AlterTopicPartitionsOperator(
             task_id="alter_partitions", topic=topic, partitions="{{ params.partitions }}"
         )
-        fault = FaultOperator(
-            task_id="fault_recreate_topic",
-            fault="recreate_topic",
-            inject=recreate_topic,
-            arguments={"topic": topic, "partitions": BASELINE_PARTITIONS},
+        fault = fault_task(
+            "recreate_topic", recreate_topic, topic=topic, partitions=BASELINE_PARTITIONS
         )
         describe = DescribeTopicOperator(
             task_id="describe_shows_new_count",

@@ -15,7 +15,10 @@ An exercise file is wiring: its doc, its own params, its tasks in phases, and a
 ``lab_dag`` gives every DAG the same frame (no catch-up, one run at a time, the
 ``kafkalab`` tag, the ``slug`` filter, default task args) and ends it with the report,
 after every other task. ``exercise_dag`` adds the params all four exercises have:
-``timeout_seconds`` and ``fault``.
+``timeout_seconds`` and ``fault``. The steps more than one exercise takes are here
+once: the setup group, a streaming job started under load (``live_stream``), a
+group's lag draining (``lag_drains``), a fault task (``fault_task``), and arguments
+computed from upstream results when a task runs (``ComputedValue``).
 
 Not an operator, so not under ``operators/``: this module builds DAGs out of them.
 """
@@ -36,8 +39,13 @@ from airflow.sdk.definitions._internal.mixins import ResolveMixin
 from kafkalab.domain.naming import slug
 from kafkalab.domain.topics import TopicSpec
 from kafkalab.operators.checks import IngestorHealthOperator
+from kafkalab.operators.faults import FaultOperator
+from kafkalab.operators.generator import StartGeneratorOperator
+from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
 from kafkalab.operators.report import LabReportOperator
+from kafkalab.operators.spark import StartStreamingJobOperator
 from kafkalab.operators.topics import EnsureTopicOperator
+from kafkalab.sensors.lag import ConsumerLagSensor
 from kafkalab.settings import get_settings
 
 ReportSource = BaseOperator | XComArg
@@ -118,6 +126,14 @@ def exercise_dag(
     return lab_dag(params={**(params or {}), **shared}, **frame)
 
 
+def fault_task(
+    fault: str, inject: Callable[..., dict[str, Any]], **arguments: Any
+) -> FaultOperator:
+    """``fault_<fault>``: breaks the outcome with ``inject(**arguments)`` when the run's
+    ``fault`` param selects it, and skips itself otherwise."""
+    return FaultOperator(task_id=f"fault_{fault}", fault=fault, inject=inject, arguments=arguments)
+
+
 @dataclass(frozen=True)
 class Setup:
     group: TaskGroup
@@ -140,6 +156,65 @@ def setup_group(ensure: Mapping[str, TopicSpec]) -> Setup:
             )
         ingestor = IngestorHealthOperator(task_id="ingestor_healthy")
     return Setup(group, ingestor)
+
+
+def lag_drains(
+    task_id: str, *, group: str, topic: str, to: int | str, timeout: str, **kwargs: Any
+) -> ConsumerLagSensor:
+    """Wait until ``group``'s total lag on ``topic`` is at most ``to``: it caught up."""
+    return ConsumerLagSensor(
+        task_id=task_id,
+        group=group,
+        topics=[topic],
+        mode="drains_to",
+        threshold=to,
+        timeout_seconds=timeout,
+        **kwargs,
+    )
+
+
+@dataclass(frozen=True)
+class LiveStream:
+    start: BaseOperator  # the end offsets the job started from
+    caught_up: BaseOperator  # its lag, drained to a bound: the job keeps up
+
+
+def live_stream(
+    *,
+    offsets_of: Sequence[str],
+    generator_run: str,
+    topic: str,
+    handle: str,
+    output_path: str,
+    group: str,
+    caught_up_within: int | str,
+    timeout: str,
+) -> LiveStream:
+    """The phase the streaming exercises start with, inside the caller's task group.
+
+    Note the end offsets of ``offsets_of``; start the generator in the background
+    (``params.rate``); start the Spark streaming job on ``topic`` from those offsets,
+    committing its progress to ``group`` so its lag is visible; wait until that lag is
+    at most ``caught_up_within``.
+    """
+    start = SnapshotEndOffsetsOperator(task_id="offsets_start", topics=list(offsets_of))
+    generator = StartGeneratorOperator(
+        task_id="start_generator", run_id=generator_run, rate="{{ params.rate }}"
+    )
+    spark = StartStreamingJobOperator(
+        task_id="start_spark",
+        handle=handle,
+        topic=topic,
+        output_path=output_path,
+        starting_offsets=start.output,
+        consumer_group=group,
+        trigger="processingTime=2 seconds",
+    )
+    caught_up = lag_drains(
+        "spark_caught_up", group=group, topic=topic, to=caught_up_within, timeout=timeout
+    )
+    start >> generator >> spark >> caught_up
+    return LiveStream(start, caught_up)
 
 
 def lake_path(*parts: str) -> str:

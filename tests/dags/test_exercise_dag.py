@@ -171,3 +171,15 @@ def test_total_lag_reads_a_group_offsets_snapshot() -> None:
         ComputedValue(total_lag, SimpleNamespace(resolve=lambda context: snapshot)).resolve({})
         == 1234
     )
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_computed_arguments_sit_in_template_fields(dagbag: DagBag, dag_id: str) -> None:
+    # Airflow resolves template fields only: anywhere else the task would get the object.
+    misplaced = [
+        f"{task.task_id}.{name}"
+        for task in dagbag.get_dag(dag_id).tasks
+        for name, value in vars(task).items()
+        if isinstance(value, ComputedValue) and name not in task.template_fields
+    ]
+    assert not misplaced, f"computed outside a template field: {misplaced}"
