@@ -98,6 +98,8 @@ def lab_dag(
                     title=report.title,
                     figures=report.figures,
                     lag_series=report.lag_series,
+                    # Where `./lab run` reads it back from.
+                    bucket=get_settings().reports_bucket,
                 ).set_upstream(last)
             # The DAG's file is the exercise's, not this module: the UI shows its source,
             # and a worker parses that file again to run a task.

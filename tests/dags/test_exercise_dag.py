@@ -19,7 +19,14 @@ from airflow.sdk import DAG
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.serialization.serialized_objects import DagSerialization
 
-from kafkalab.exercise import ComputedValue, Report, lab_dag, records_between, total_lag
+from kafkalab.exercise import (
+    ComputedValue,
+    Report,
+    lab_dag,
+    lake_path,
+    records_between,
+    total_lag,
+)
 from kafkalab.operators.report import LabReportOperator
 from kafkalab.sensors.delta import DeltaTableSensor
 from tests.support.lab import REPO_ROOT
@@ -183,3 +190,20 @@ def test_computed_arguments_sit_in_template_fields(dagbag: DagBag, dag_id: str) 
         if isinstance(value, ComputedValue) and name not in task.template_fields
     ]
     assert not misplaced, f"computed outside a template field: {misplaced}"
+
+
+def test_buckets_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKALAB_RAW_BUCKET", "other-raw")
+    monkeypatch.setenv("KAFKALAB_REPORTS_BUCKET", "other-reports")
+    assert (
+        lake_path("exercises", "dr", "{{ run_id }}") == "s3a://other-raw/exercises/dr/{{ run_id }}"
+    )
+    assert _probe({"a": lambda first, last: first}).get_task("report").bucket == "other-reports"
+
+
+def test_the_default_buckets_are_the_lab_s(dagbag: DagBag) -> None:
+    spark = dagbag.get_dag("kafka_fanout_consumer_groups").get_task("stream.start_spark")
+    assert (
+        spark.output_path == "s3a://raw-data-bucket/exercises/fanout/{{ run_id | slug }}/financial"
+    )
+    assert dagbag.get_dag("kafka_ingest_basic").get_task("report").bucket == "lab-reports"
