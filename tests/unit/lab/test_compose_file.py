@@ -441,9 +441,7 @@ def test_the_ingestor_module_named_by_its_command_exists(services: dict[str, Any
         for assigned in (node.targets if isinstance(node, ast.Assign) else [node.target])
         if isinstance(assigned, ast.Name)
     }
-    assert attribute in defined, (
-        f"{module} defines no module-level {attribute}"
-    )
+    assert attribute in defined, f"{module} defines no module-level {attribute}"
 
 
 def test_every_long_running_service_has_a_healthcheck(services: dict[str, Any]) -> None:

@@ -85,7 +85,7 @@ def test_missing_duplicated_and_invalid_events_are_each_named() -> None:
     assert lines[0] == "generator run r1: Kafka does not hold what was acknowledged:"
     assert lines[1] == f"  {T}: 2 acknowledged events missing (sequences 1-2)"
     assert lines[2] == f"  {T}: 1 events published more than once, e.g. ['txn-r1-000000000']"
-    assert lines[3].startswith(f"  {T}: 1 records fail the schema, e.g. [\"offset 0:2: ")
+    assert lines[3].startswith(f'  {T}: 1 records fail the schema, e.g. ["offset 0:2: ')
     assert "'loc': ('amount',)" in lines[3]
 
 
