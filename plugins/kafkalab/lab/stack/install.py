@@ -10,6 +10,7 @@ import hashlib
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from kafkalab.settings import REPO_ROOT, LabSettings
@@ -90,15 +91,28 @@ def copy_maven_dependencies(pom: Path, dest: Path, settings: LabSettings) -> Non
     staging.rename(dest)
 
 
-def ensure_kafka_jars(settings: LabSettings) -> bool:
-    """Fetch the broker and tool jars; False when they were already there."""
-    dest = settings.paths.kafka_jars
-    if is_installed(dest, KAFKA_POM):
+def ensure_jars(
+    pom: Path, dest: Path, settings: LabSettings, provided: Callable[[], list[str]] | None = None
+) -> bool:
+    """Fetch the jars a pom names into dest; False when they were already there.
+
+    ``provided`` lists jars the runtime ships itself: two versions of one artifact on a
+    classpath is a coin toss at class-load time, and the runtime's own must win.
+    """
+    if is_installed(dest, pom):
         return False
     require_java()
-    copy_maven_dependencies(KAFKA_POM, dest, settings)
-    (dest / STAMP).write_text(file_digest(KAFKA_POM))
+    copy_maven_dependencies(pom, dest, settings)
+    if provided is not None:
+        for name in jars_already_provided([p.name for p in dest.glob("*.jar")], provided()):
+            (dest / name).unlink()
+    (dest / STAMP).write_text(file_digest(pom))
     return True
+
+
+def ensure_kafka_jars(settings: LabSettings) -> bool:
+    """The broker and tool jars."""
+    return ensure_jars(KAFKA_POM, settings.paths.kafka_jars, settings)
 
 
 def pyspark_jars_dir() -> Path:
@@ -108,16 +122,10 @@ def pyspark_jars_dir() -> Path:
 
 
 def ensure_spark_jars(settings: LabSettings) -> bool:
-    """Fetch the Kafka/Delta/S3A connector jars, minus what pyspark ships itself."""
-    dest = settings.paths.spark_jars
-    if is_installed(dest, SPARK_POM):
-        return False
-    require_java()
-    copy_maven_dependencies(SPARK_POM, dest, settings)
-    provided = [p.name for p in pyspark_jars_dir().glob("*.jar")]
-    # Two versions of one artifact on a classpath is a coin toss at class-load time;
-    # Spark's own (hadoop-client, scala-library, jackson, parquet, ...) must win.
-    for name in jars_already_provided([p.name for p in dest.glob("*.jar")], provided):
-        (dest / name).unlink()
-    (dest / STAMP).write_text(file_digest(SPARK_POM))
-    return True
+    """The Kafka/Delta/S3A connector jars, minus what pyspark ships (hadoop-client, ...)."""
+    return ensure_jars(
+        SPARK_POM,
+        settings.paths.spark_jars,
+        settings,
+        provided=lambda: [p.name for p in pyspark_jars_dir().glob("*.jar")],
+    )
