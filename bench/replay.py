@@ -34,7 +34,7 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kafkalab.generator.runner import GeneratorConfig, print_progress, run_generator
+from kafkalab.generator.runner import fill_topic, print_progress
 from kafkalab.lab.stack import kafka as kafka_stack
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import delta_row_count
@@ -79,25 +79,13 @@ def consumer_perf_test_rate(settings, topic: str, messages: int) -> float:
     return float(values[header.index("fetch.nMsg.sec")])
 
 
-def fill_topic(settings, topic: str, events: int, partitions: int) -> None:
+def create_backlog(settings, topic: str, events: int, partitions: int) -> None:
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[
         topic
     ].result()
     print(f"filling {topic} with {events} events...", file=sys.stderr)
-    backlog = run_generator(
-        GeneratorConfig(
-            target="kafka",
-            bootstrap=settings.kafka_bootstrap,
-            count=events,
-            financial_share=1.0,
-            topics={"financial": topic},
-            progress_every=10,
-        ),
-        progress=print_progress,
-    )
-    if backlog.acknowledged != events:
-        raise RuntimeError(f"backlog incomplete: {backlog.line()}")
+    fill_topic(settings.kafka_bootstrap, topic, events, progress=print_progress)
 
 
 def drain(settings, topic: str, output: str, max_offsets: int) -> tuple[dict, float]:
@@ -179,7 +167,7 @@ def run_once(settings, args, events: int, latency: bool) -> dict[str, Any]:
     output = f"s3a://{settings.raw_bucket}/bench/replay_{tag}"
     max_offsets = args.batch_rows if latency else args.max_offsets
     try:
-        fill_topic(settings, topic, events, args.partitions)
+        create_backlog(settings, topic, events, args.partitions)
         outcome, launched = drain(settings, topic, output, max_offsets)
         rows = delta_row_count(settings, output)
         if rows != events:

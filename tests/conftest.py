@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kafkalab.settings import LabSettings, get_settings
+from tests.support.kafka import CreatedTopics
 
 TIERS = ("unit", "integration", "dags", "e2e")
 
@@ -21,6 +23,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def settings() -> LabSettings:
     return get_settings()
+
+
+@pytest.fixture(scope="session")
+def kafka_topics(settings: LabSettings) -> Iterator[CreatedTopics]:
+    """Creates test topics; deletes every one of them when the session ends."""
+    topics = CreatedTopics(settings)
+    yield topics
+    topics.delete_all()
 
 
 @pytest.fixture

@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kafkalab.kafka.client import producer_config
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import delta_row_count
 from kafkalab.settings import REPO_ROOT, LabSettings
+from tests.support.kafka import CreatedTopics
 
 SMOKE_JOB = REPO_ROOT / "spark_jobs" / "smoke_pipeline.py"
 
@@ -31,14 +33,9 @@ class SmokeResult:
     message: str
 
 
-def produce_json_events(bootstrap: str, topic: str, count: int, partitions: int = 3) -> int:
+def produce_json_events(settings: LabSettings, topic: str, count: int) -> int:
     from confluent_kafka import Producer
-    from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[
-        topic
-    ].result()
     delivered = 0
     errors: list[str] = []
 
@@ -49,15 +46,7 @@ def produce_json_events(bootstrap: str, topic: str, count: int, partitions: int 
         else:
             errors.append(str(err))
 
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap,
-            "acks": "all",
-            "enable.idempotence": True,
-            "linger.ms": 5,
-            "compression.type": "lz4",
-        }
-    )
+    producer = Producer(producer_config(settings))
     for seq in range(count):
         event = {"event_id": f"smoke-{seq:08d}", "seq": seq, "amount": round(seq * 1.25, 2)}
         while True:
@@ -77,6 +66,7 @@ def produce_json_events(bootstrap: str, topic: str, count: int, partitions: int 
 
 def run_smoke_pipeline(
     settings: LabSettings,
+    topics: CreatedTopics,
     events: int = 1000,
     progress: Callable[[str], None] = lambda message: None,
 ) -> SmokeResult:
@@ -84,7 +74,8 @@ def run_smoke_pipeline(
     topic = f"smoke_{run_id.replace('-', '_')}"
     output_path = f"s3a://{settings.raw_bucket}/smoke/{run_id}"
     progress(f"producing {events} JSON events to topic {topic}")
-    produced = produce_json_events(settings.kafka_bootstrap, topic, events)
+    topics.create(topic)
+    produced = produce_json_events(settings, topic, events)
     progress(f"spark-submit {SMOKE_JOB.name}: availableNow query -> {output_path}")
     job = subprocess.run(
         [

@@ -4,7 +4,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from kafkalab.generator.runner import GeneratorConfig, run_generator
+from kafkalab.generator.runner import fill_topic
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.settings import LabSettings
 
@@ -39,27 +39,9 @@ class JobResult:
     stderr: str
 
 
-def create_topic(settings: LabSettings, topic: str, partitions: int = 3) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[
-        topic
-    ].result()
-
-
 def produce_transactions(settings: LabSettings, topic: str, count: int, run_id: str):
     """``count`` valid financial transactions straight into ``topic``."""
-    return run_generator(
-        GeneratorConfig(
-            target="kafka",
-            bootstrap=settings.kafka_bootstrap,
-            run_id=run_id,
-            count=count,
-            financial_share=1.0,
-            topics={"financial": topic},
-        )
-    )
+    return fill_topic(settings.kafka_bootstrap, topic, count, run_id=run_id)
 
 
 def streaming_spec(

@@ -139,3 +139,33 @@ def run_generator(
 
 def print_progress(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def fill_topic(
+    bootstrap: str,
+    topic: str,
+    count: int,
+    run_id: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> GeneratorSummary:
+    """``count`` valid financial transactions straight into ``topic``, every one acknowledged.
+
+    The backlog benchmarks and tests start from; raises when Kafka did not acknowledge
+    them all, so nothing downstream measures or checks a short backlog.
+    """
+    options = {"run_id": run_id} if run_id else {}
+    summary = run_generator(
+        GeneratorConfig(
+            target="kafka",
+            bootstrap=bootstrap,
+            count=count,
+            financial_share=1.0,
+            topics={"financial": topic},
+            progress_every=10,
+            **options,
+        ),
+        progress=progress,
+    )
+    if summary.acknowledged != count:
+        raise RuntimeError(f"{topic}: backlog incomplete: {summary.line()}")
+    return summary

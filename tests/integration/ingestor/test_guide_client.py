@@ -17,11 +17,11 @@ import subprocess
 import httpx
 
 from kafkalab.domain.schemas import FINANCIAL, INSURANCE, StreamSpec
-from kafkalab.kafka.client import admin_config, producer_config
+from kafkalab.kafka.client import producer_config
 from kafkalab.kafka.ranges import read_between
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import DeltaTableMissing, read_delta
-from tests.support.streaming import STREAMING_JOB, create_topic
+from tests.support.streaming import STREAMING_JOB
 
 EVENTS_PER_STREAM = 40
 
@@ -108,17 +108,12 @@ def _published(settings, stream: StreamSpec, where: dict[str, tuple[int, int]]) 
     return found
 
 
-def test_the_spark_job_keeps_the_incident_instant_of_guide_client_claims(settings) -> None:
+def test_the_spark_job_keeps_the_incident_instant_of_guide_client_claims(
+    settings, kafka_topics
+) -> None:
     """From Kafka to Delta: a datetime incident keeps its instant, a date its day."""
-    from confluent_kafka.admin import AdminClient
-
-    topic = f"it_guide_claims_{os.urandom(4).hex()}"
-    create_topic(settings, topic, partitions=1)
-    try:
-        _check_claims_through_spark(settings, topic)
-    finally:
-        admin = AdminClient(admin_config(settings))
-        admin.delete_topics([topic])[topic].result()
+    topic = kafka_topics.create(f"it_guide_claims_{os.urandom(4).hex()}", partitions=1)
+    _check_claims_through_spark(settings, topic)
 
 
 def _check_claims_through_spark(settings, topic: str) -> None:

@@ -16,12 +16,12 @@ from kafkalab.lake.object_store import object_store_client
 from tests.support.lab import lab
 
 
-def test_lab_guide_describe_shows_three_partitions() -> None:
+def test_lab_guide_describe_shows_three_partitions(settings) -> None:
     result = lab(
         "kafka",
         "kafka-topics",
         "--bootstrap-server",
-        "127.0.0.1:9092",
+        settings.kafka_bootstrap,
         "--describe",
         "--topic",
         "raw_financial_transactions",
@@ -30,12 +30,12 @@ def test_lab_guide_describe_shows_three_partitions() -> None:
     assert "PartitionCount: 3" in result.stdout
 
 
-def test_console_producer_and_consumer_round_trip(unique_name: str) -> None:
+def test_console_producer_and_consumer_round_trip(settings, unique_name: str) -> None:
     create = lab(
         "kafka",
         "kafka-topics",
         "--bootstrap-server",
-        "127.0.0.1:9092",
+        settings.kafka_bootstrap,
         "--create",
         "--topic",
         unique_name,
@@ -49,7 +49,7 @@ def test_console_producer_and_consumer_round_trip(unique_name: str) -> None:
             "kafka",
             "kafka-console-producer",
             "--bootstrap-server",
-            "127.0.0.1:9092",
+            settings.kafka_bootstrap,
             "--topic",
             unique_name,
             input="\n".join(lines) + "\n",
@@ -59,7 +59,7 @@ def test_console_producer_and_consumer_round_trip(unique_name: str) -> None:
             "kafka",
             "kafka-console-consumer",
             "--bootstrap-server",
-            "127.0.0.1:9092",
+            settings.kafka_bootstrap,
             "--topic",
             unique_name,
             "--from-beginning",
@@ -74,7 +74,7 @@ def test_console_producer_and_consumer_round_trip(unique_name: str) -> None:
             "kafka",
             "kafka-topics",
             "--bootstrap-server",
-            "127.0.0.1:9092",
+            settings.kafka_bootstrap,
             "--delete",
             "--topic",
             unique_name,

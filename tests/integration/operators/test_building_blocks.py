@@ -41,51 +41,47 @@ from kafkalab.sensors.delta import DeltaTableSensor
 from kafkalab.sensors.lag import ConsumerLagSensor
 from kafkalab.triggers.lag import ConsumerLagTrigger
 from tests.support.lab import lab
-from tests.support.streaming import create_topic, produce_transactions
+from tests.support.streaming import produce_transactions
 
 CONTEXT: dict = {}
 
 
 def admin(settings) -> KafkaAdmin:
-    return KafkaAdmin({"bootstrap.servers": settings.kafka_bootstrap})
+    return KafkaAdmin(settings)
 
 
 @pytest.fixture
-def topic(settings, unique_name):
-    create_topic(settings, unique_name)
-    yield unique_name
-    admin(settings).admin.delete_topics([unique_name])
+def topic(kafka_topics, unique_name):
+    return kafka_topics.create(unique_name)
 
 
 # --- topics ---------------------------------------------------------------------------------
 
 
-def test_ensure_is_idempotent_and_describe_shows_what_was_asked(settings, unique_name) -> None:
+def test_ensure_is_idempotent_and_describe_shows_what_was_asked(kafka_topics, unique_name) -> None:
+    kafka_topics.track(unique_name)
     ensure = EnsureTopicOperator(
         task_id="ensure", topic=unique_name, partitions=3, configs={"retention.ms": 3_600_000}
     )
-    try:
-        first = ensure.execute(CONTEXT)
-        second = ensure.execute(CONTEXT)
-        assert first["outcome"] == "created with 3 partitions"
-        assert second["outcome"] == "exists with 3 partitions"
-        described = DescribeTopicOperator(
-            task_id="d", topic=unique_name, expected_partitions=3
-        ).execute(CONTEXT)
-        assert described["partitions"] == 3
-        assert described["configs"]["retention.ms"] == "3600000"
-    finally:
-        admin(settings).admin.delete_topics([unique_name])
+    first = ensure.execute(CONTEXT)
+    second = ensure.execute(CONTEXT)
+    assert first["outcome"] == "created with 3 partitions"
+    assert second["outcome"] == "exists with 3 partitions"
+    described = DescribeTopicOperator(
+        task_id="d", topic=unique_name, expected_partitions=3
+    ).execute(CONTEXT)
+    assert described["partitions"] == 3
+    assert described["configs"]["retention.ms"] == "3600000"
 
 
-def test_partitions_grow_but_never_shrink(topic) -> None:
+def test_partitions_grow_but_never_shrink(settings, topic) -> None:
     grown = AlterTopicPartitionsOperator(task_id="a", topic=topic, partitions=6).execute(CONTEXT)
     assert (grown["before"], grown["after"]) == (3, 6)
     result = lab(
         "kafka",
         "kafka-topics",
         "--bootstrap-server",
-        "127.0.0.1:9092",
+        settings.kafka_bootstrap,
         "--describe",
         "--topic",
         topic,
@@ -271,10 +267,10 @@ def test_a_background_generator_run_is_started_queried_and_stopped(unique_name) 
 
 
 @pytest.fixture(scope="module")
-def landed(settings):
+def landed(settings, kafka_topics):
     """A topic of its own streamed to Delta by SparkStreamingJobOperator (availableNow)."""
     name = f"it_blocks_{os.urandom(4).hex()}"
-    create_topic(settings, name)
+    kafka_topics.create(name)
     produce_transactions(settings, name, 400, run_id=name)
     output = f"s3a://{settings.raw_bucket}/tests/blocks/{name}"
     SparkStreamingJobOperator(
@@ -285,8 +281,7 @@ def landed(settings):
         consumer_group=f"spark-{name}",
     ).execute(CONTEXT)
     end = SnapshotEndOffsetsOperator(task_id="s", topics=[name]).execute(CONTEXT)
-    yield name, output, end
-    admin(settings).admin.delete_topics([name])
+    return name, output, end
 
 
 def test_delta_sensor_sees_the_rows(landed) -> None:

@@ -16,7 +16,6 @@ from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import DeltaTableMissing, read_delta
 from tests.support.lab import lab
 from tests.support.streaming import (
-    create_topic,
     produce_transactions,
     run_streaming_job,
     streaming_command,
@@ -26,10 +25,10 @@ EVENTS = 3000
 
 
 @pytest.fixture(scope="module")
-def loaded_topic(settings):
+def loaded_topic(settings, kafka_topics):
     """A topic of its own with EVENTS valid transactions, shared by this module's tests."""
     topic = f"it_stream_{os.urandom(4).hex()}"
-    create_topic(settings, topic)
+    kafka_topics.create(topic)
     summary = produce_transactions(settings, topic, EVENTS, run_id=topic)
     assert summary.acknowledged == EVENTS
     return topic
@@ -130,11 +129,11 @@ POISON = [
 ]
 
 
-def test_poison_messages_are_quarantined_and_the_stream_goes_on(settings) -> None:
+def test_poison_messages_are_quarantined_and_the_stream_goes_on(settings, kafka_topics) -> None:
     from confluent_kafka import Producer
 
     topic = f"it_poison_{os.urandom(4).hex()}"
-    create_topic(settings, topic, partitions=1)
+    kafka_topics.create(topic, partitions=1)
     produce_transactions(settings, topic, 50, run_id=topic)
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
     for value in POISON:
@@ -156,9 +155,11 @@ def test_poison_messages_are_quarantined_and_the_stream_goes_on(settings) -> Non
     assert {row["kafka_offset"] for row in quarantine} == set(range(50, 50 + len(POISON)))
 
 
-def test_a_kill_9_mid_stream_then_restart_gives_no_duplicates_and_no_gaps(settings) -> None:
+def test_a_kill_9_mid_stream_then_restart_gives_no_duplicates_and_no_gaps(
+    settings, kafka_topics
+) -> None:
     topic = f"it_crash_{os.urandom(4).hex()}"
-    create_topic(settings, topic)
+    kafka_topics.create(topic)
     produce_transactions(settings, topic, 60_000, run_id=topic)
     output = output_path(settings, "crash")
     checkpoint_commits = 0
