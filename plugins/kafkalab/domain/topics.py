@@ -1,4 +1,4 @@
-"""The lab's topics as declared in ``config/topics.yaml``, and their idempotent creation."""
+"""The lab's topics as declared in ``config/topics.yaml`` (kafka.admin creates them)."""
 
 from __future__ import annotations
 
