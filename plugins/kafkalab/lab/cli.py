@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kafkalab.domain.topics import TopicConfigError
+from kafkalab.lab import mutation
 from kafkalab.lab.stack import kafka as kafka_stack
 from kafkalab.lab.stack.environment import airflow_admin_password, child_environment, shell_exports
 from kafkalab.lab.stack.install import InstallError
@@ -309,7 +310,35 @@ def needs_stack(pytest_args: Sequence[str]) -> bool:
     return not paths or not all(Path(path).parts[:2] == ("tests", "unit") for path in paths)
 
 
+def cmd_mutation(settings: LabSettings, mutmut_args: Sequence[str]) -> int:
+    """mutmut over the pure check logic; non-zero exit under the threshold. No stack."""
+    workspace = settings.paths.home / "mutation"
+    mutmut = settings.paths.venv / "bin" / "mutmut"
+    env = child_environment(settings)
+    _progress(f"mutmut: mutating the check logic (log: {workspace / 'mutmut.log'})")
+    started = time.monotonic()
+    returncode, log = mutation.run_mutmut(mutmut, workspace, mutmut_args, env)
+    if returncode != 0:
+        console.print(f"[red]mutmut failed (exit {returncode})[/red]; the end of {log}:")
+        console.print(escape(log.read_text(errors="replace")[-3000:]))
+        return returncode
+    score = mutation.scored(mutation.mutmut_results(mutmut, workspace, env))
+    out = stdout_console()
+    for module, (killed, total) in score.by_module().items():
+        out.print(f"{module}: {killed}/{total} killed")
+    for name in score.not_killed:
+        out.print(f"  not killed: {escape(name)} ({score.statuses[name]})")
+    out.print(
+        f"mutation score: {len(score.killed)}/{len(score.statuses)} killed, "
+        f"{score.percent:.1f} % (needs {mutation.THRESHOLD:.0f} %), "
+        f"{time.monotonic() - started:.0f} s"
+    )
+    return 0 if score.percent >= mutation.THRESHOLD else 1
+
+
 def cmd_test(settings: LabSettings, args: argparse.Namespace) -> int:
+    if args.args[:1] == ["--mutation"]:
+        return cmd_mutation(settings, args.args[1:])
     # A stack the tests bring up keeps its DAGs paused: the nightly drill must not fire
     # under them (the exercise tests run each DAG themselves).
     os.environ[PAUSE_DAGS_VARIABLE] = "true"
@@ -355,7 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="DAG params, e.g. --conf events=500 (repeatable)",
     )
 
-    test = sub.add_parser("test", help="the whole test suite (starts what it needs)")
+    test = sub.add_parser(
+        "test",
+        help="the whole test suite (starts what it needs); "
+        "--mutation [mutmut run options]: the check logic's mutation score",
+    )
     test.add_argument("args", nargs=argparse.REMAINDER, help="passed to pytest")
 
     kafka = sub.add_parser(
