@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 from kafkalab.domain.reconcile import (
     compress_offsets,
     reconcile_offsets,
@@ -116,3 +118,147 @@ def test_an_event_kafka_holds_twice_fails_although_the_table_mirrors_kafka() -> 
         "  1 event ids at more than one offset ('txn-a' at 0:0, 0:1): the same event was "
         "published more than once"
     )
+
+
+def test_every_kind_of_problem_is_counted_and_named_per_partition() -> None:
+    kafka_ids = {(0, o): f"k{o}" for o in range(10, 20)} | {(1, o): f"m{o}" for o in range(5)}
+    rows = [
+        (0, 8, None),  # before the range
+        (0, 10, "k10"),
+        (0, 11, "k11"),
+        (0, 11, "k11"),  # twice
+        (0, 12, "k12"),
+        (0, 12, "k12"),
+        (0, 12, "k12"),  # three times
+        (0, 13, None),  # no id
+        *[(0, o, f"x{o}") for o in range(14, 18)],  # four wrong ids; 18 missing
+        (0, 19, "k19"),
+        (0, 21, "k21"),
+        (0, 22, "k22"),  # after the range
+        (1, 0, "r"),
+        (1, 1, "r"),
+        (1, 2, "s"),
+        (1, 3, "s"),
+        (1, 4, "t"),
+        (2, 4, None),
+        (2, 3, None),  # a partition the ranges do not name
+    ]
+    result = reconcile_records("t", rows, {0: (10, 20), 1: (0, 5)}, kafka_ids=kafka_ids)
+    assert not result.ok
+    assert result.summary() == {
+        "topic": "t",
+        "ok": False,
+        "expected": 15,
+        "present": 14,
+        "missing": 1,
+        "duplicated": 3,
+        "outside_range": 5,
+        "earlier_tolerated": 0,
+        "later_tolerated": 0,
+        "ids_checked": True,
+        "missing_ids": 1,
+        "wrong_ids": 9,
+        "repeated_ids": 2,
+        "partitions": {
+            "0": {
+                "from": 10,
+                "to": 20,
+                "present": 9,
+                "missing": 1,
+                "duplicated": 2,
+                "outside_range": 3,
+            },
+            "1": {
+                "from": 0,
+                "to": 5,
+                "present": 5,
+                "missing": 0,
+                "duplicated": 0,
+                "outside_range": 0,
+            },
+        },
+    }
+    wrong = "rows whose event id is not the one Kafka holds at their offset"
+    assert result.message("table").split("\n") == [
+        "table does not hold t exactly once:",
+        "  partition 0, expected offsets [10, 20): 1 missing offsets (18); "
+        "2 duplicated offsets (11-12); 1 rows before the range (offsets 8); "
+        "2 rows after the range (offsets 21-22); 1 rows without an event id (offsets 13); "
+        f"4 {wrong} (offset 14: 'x14' in the table, 'k14' in Kafka; "
+        "offset 15: 'x15' in the table, 'k15' in Kafka; "
+        "offset 16: 'x16' in the table, 'k16' in Kafka; ... (1 more))",
+        f"  partition 1, expected offsets [0, 5): 5 {wrong} "
+        "(offset 0: 'r' in the table, 'm0' in Kafka; offset 1: 'r' in the table, 'm1' in Kafka; "
+        "offset 2: 's' in the table, 'm2' in Kafka; ... (2 more))",
+        "  partition 2, not one of the expected partitions (0, 1): 2 rows (offsets 3-4)",
+        "  2 event ids at more than one offset ('r' at 1:0, 1:1; 's' at 1:2, 1:3): "
+        "the same event was published more than once",
+        "  Rows outside the expected ranges were written from offsets nobody asked for: "
+        "look at the job's starting offsets and whether another run wrote to this table.",
+    ]
+
+
+def test_three_wrong_ids_are_all_shown_and_three_repeated_ids_of_four() -> None:
+    kafka_ids = {(0, o): f"k{o}" for o in range(8)}
+    rows = [(0, o, f"x{o}") for o in range(3)] + [(0, o, f"k{o}") for o in range(3, 8)]
+    result = reconcile_records("t", rows, {0: (0, 8)}, kafka_ids=kafka_ids)
+    assert result.partitions[0].problems() == [
+        "3 rows whose event id is not the one Kafka holds at their offset "
+        "(offset 0: 'x0' in the table, 'k0' in Kafka; offset 1: 'x1' in the table, 'k1' in "
+        "Kafka; offset 2: 'x2' in the table, 'k2' in Kafka)"
+    ]
+    repeated = reconcile_records(
+        "t", [(0, o, "abcd"[o // 2]) for o in range(8)], {0: (0, 8)}, kafka_ids={}
+    )
+    assert sorted(repeated.repeated_ids) == ["a", "b", "c", "d"]
+    assert repeated.message("table").split("\n")[-1] == (
+        "  4 event ids at more than one offset ('a' at 0:0, 0:1; 'b' at 0:2, 0:3; "
+        "'c' at 0:4, 0:5): the same event was published more than once"
+    )
+
+
+def test_missing_ids_are_sorted_and_a_row_kafka_has_no_id_for_is_wrong_only_with_one() -> None:
+    kafka_ids = {(0, 0): "a", (0, 1): "b", (0, 2): None}
+    rows = [(0, 1, None), (0, 0, None), (0, 2, "c")]
+    result = reconcile_records("t", rows, {0: (0, 3)}, kafka_ids=kafka_ids)
+    assert result.partitions[0].missing_ids == [0, 1]
+    assert result.partitions[0].wrong_ids == {2: ("c", None)}
+    assert result.ids_checked and not reconcile_offsets("t", [], {0: (0, 1)}).ids_checked
+
+
+def test_tolerated_rows_are_counted_per_side_and_not_failures() -> None:
+    observed = [(0, 0), (0, 0), (0, 1), (0, 2), (0, 3), (0, 3), (0, 4)]
+    result = reconcile_offsets("t", observed, {0: (1, 3)}, earlier_allowed=True, later_allowed=True)
+    assert result.ok and result.outside_range == 0
+    summary = result.summary()
+    assert (summary["earlier_tolerated"], summary["later_tolerated"]) == (2, 3)
+    assert (summary["present"], summary["missing"], summary["duplicated"]) == (2, 0, 0)
+    strict = reconcile_offsets("t", observed, {0: (1, 3)})
+    assert strict.partitions[0].before_range == [0, 0]
+    assert strict.partitions[0].after_range == [3, 3, 4]
+    assert strict.outside_range == 5
+
+
+def test_the_passing_message_names_the_place_topic_and_count() -> None:
+    result = reconcile_offsets("t", [(0, 5), (0, 6)], {0: (5, 7)})
+    assert result.message("s3a://b/x") == (
+        "s3a://b/x: every offset of t in the expected ranges is present exactly once (2 records)"
+    )
+    none = reconcile_offsets("t", [(4, 1)], {})
+    assert none.message("x").split("\n")[1] == (
+        "  partition 4, not one of the expected partitions (none): 1 rows (offsets 1)"
+    )
+
+
+def test_compress_offsets_at_its_limit() -> None:
+    assert compress_offsets([]) == ""
+    assert compress_offsets([5, 5, 6]) == "5-6"
+    assert compress_offsets([0, 2, 4], limit=3) == "0, 2, 4"
+    assert compress_offsets([0, 2, 4, 6], limit=3) == "0, 2, 4, ... (1 more runs)"
+    assert compress_offsets(range(0, 26, 2)) == (
+        "0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, ... (1 more runs)"
+    )
+
+
+def test_digest_is_sha256_of_offset_and_id_lines() -> None:
+    assert sequence_digest([(1, "b"), (0, "a")]) == hashlib.sha256(b"0:a\n1:b\n").hexdigest()

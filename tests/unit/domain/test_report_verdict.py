@@ -73,3 +73,12 @@ def test_a_figure_whose_task_is_not_in_the_dag_is_named() -> None:
     task_ids = {"verify.records_exactly_once", "report"}
     assert figures_without_a_task(sources, task_ids) == {"gone": "verify.renamed_check"}
     assert figures_without_a_task({}, task_ids) == {}
+
+
+def test_a_skipped_task_is_described_whole_among_the_others() -> None:
+    states = {"a": "skipped", "b": "failed"}
+    assert describe_not_passed(states, ["a", "b", "gone"]) == (
+        "a (skipped: it never ran, so it proved nothing; look at its upstream tasks' states "
+        "and trigger rules), b (failed), gone (never ran)"
+    )
+    assert describe_not_passed(states, []) == ""

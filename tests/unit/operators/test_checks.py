@@ -162,3 +162,77 @@ def test_a_group_behind_or_never_committed_is_named_per_partition() -> None:
         f"  group g2 on {T} partition 0: committed 4, expected at least 10\n"
         f"  group g2 on {T} partition 1: committed nothing, expected at least 11"
     )
+
+
+def test_the_sample_keeps_each_records_place_key_and_event() -> None:
+    keyless = Record(1, 7, None, run_record(1, 0).value, 0)
+    found = tally([Record(0, 0, None, b"[1, 2]", 0), run_record(0, 5), keyless], sample_size=5)
+    event = json.loads(run_record(0, 5).value or b"")
+    assert found.sample == [
+        {"partition": 0, "offset": 5, "key": "ACC-1", "event": event},
+        {"partition": 1, "offset": 7, "key": "", "event": {**event, **_ids(1)}},
+    ]
+    assert tally([run_record(0, 0)], sample_size=0).sample == []
+
+
+def _ids(sequence: int) -> dict:
+    return {"transaction_id": f"txn-{RUN}-{sequence:09d}", "sequence": sequence}
+
+
+def test_figures_count_every_copy_and_each_distinct_event() -> None:
+    found = tally([run_record(0, 0), run_record(0, 1), run_record(1, 2)])
+    assert found.figures() == {
+        "acknowledged": 4,
+        "found": 3,
+        "distinct": 2,
+        "sample": found.sample,
+    }
+    assert found.seen == {"txn-r1-000000000": 2, "txn-r1-000000001": 1}
+
+
+def test_duplicates_and_invalid_records_are_shown_a_few_at_a_time() -> None:
+    records = [run_record(s, 2 * s + i) for s in range(4) for i in range(2)]
+    records += [run_record(s, 6 + s, amount=-s) for s in range(4, 7)]
+    problems = tally(records).problems()
+    assert problems[0] == (
+        f"{T}: 4 events published more than once, e.g. "
+        "['txn-r1-000000000', 'txn-r1-000000001', 'txn-r1-000000002']"
+    )
+    assert problems[1].startswith(f'{T}: 3 records fail the schema, e.g. ["offset 0:10: ')
+    assert "offset 0:11: " in problems[1] and "offset 0:12: " not in problems[1]
+    assert len(problems) == 2  # every acknowledged event is there
+    assert tally([run_record(s, s) for s in range(4)]).problems() == []
+
+
+def test_a_missing_partition_in_another_consumers_view_is_a_different_sequence() -> None:
+    views = consumer_views(
+        {"g1": group_result({"0": "a", "1": "b"}), "spark": {"digests": {"0": "a"}, "present": 10}}
+    )
+    assert same_sequences_failure(T, views) == (
+        f"consumers of {T} did not all see the same log:\n"
+        "  partition 1: spark saw a different sequence of offsets and event ids than g1"
+    )
+
+
+def test_a_partition_never_committed_on_is_behind_even_a_target_of_zero() -> None:
+    progress = {"g": {"topic": T, "committed": {}, "target": {0: 0}}}
+    assert groups_caught_up_failure(progress) == (
+        "not every group received every message:\n"
+        f"  group g on {T} partition 0: committed nothing, expected at least 0"
+    )
+    committed_zero = {"g": {"topic": T, "committed": {0: 0}, "target": {0: 0, 1: 1}}}
+    assert groups_caught_up_failure(committed_zero) == (
+        "not every group received every message:\n"
+        f"  group g on {T} partition 1: committed nothing, expected at least 1"
+    )
+
+
+def test_a_partition_with_a_negative_count_is_idle_and_an_extra_one_fails() -> None:
+    assert partition_spread_failure(T, {0: 1, 1: -2}, 2) == (
+        f"{T}: expected new records on all 2 partitions, but the topic has 2 partitions "
+        "and these received none: [1] (new records per partition: {0: 1, 1: -2})"
+    )
+    assert partition_spread_failure(T, {0: 1, 1: 1, 2: 1}, 2) == (
+        f"{T}: expected new records on all 2 partitions, but the topic has 3 partitions "
+        "and these received none: - (new records per partition: {0: 1, 1: 1, 2: 1})"
+    )

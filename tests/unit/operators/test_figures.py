@@ -31,3 +31,29 @@ def test_scaling_figures_give_throughput_and_lag_per_phase() -> None:
         "before": {"rows": 1000, "rows_per_second": 125.0, "max_lag": 120, "final_lag": 10},
         "after": {"rows": 0, "rows_per_second": None, "max_lag": None, "final_lag": None},
     }
+
+
+def test_throughput_is_rounded_and_a_phase_without_a_job_or_lag_has_no_figures() -> None:
+    phases = {
+        "before": {
+            "job": {"outcome": {"rows_read": 1000, "processing_seconds": 3}},
+            "lag": {"samples": [[0, 7], [1, 3]]},
+        },
+        "after": {"job": None, "lag": None},
+        "empty": {},
+    }
+    assert scaling_figures(phases) == {
+        "before": {"rows": 1000, "rows_per_second": 333.3, "max_lag": 7, "final_lag": 3},
+        "after": {"rows": None, "rows_per_second": None, "max_lag": None, "final_lag": None},
+        "empty": {"rows": None, "rows_per_second": None, "max_lag": None, "final_lag": None},
+    }
+
+
+def test_nothing_is_at_risk_when_the_commits_had_reached_the_end() -> None:
+    figures = recovery_figures("t", {0: 15, 1: 20}, {0: 15, 1: 18}, {"samples": [[3.0, 12]]})
+    assert figures == {
+        "topic": "t",
+        "records_at_risk": 0,
+        "replay_backlog_at_start": 12,
+        "recovery_time_seconds": None,
+    }
