@@ -262,3 +262,9 @@ def test_compress_offsets_at_its_limit() -> None:
 
 def test_digest_is_sha256_of_offset_and_id_lines() -> None:
     assert sequence_digest([(1, "b"), (0, "a")]) == hashlib.sha256(b"0:a\n1:b\n").hexdigest()
+
+
+def test_tolerated_rows_add_up_across_offsets() -> None:
+    observed = [(0, 0), (0, 1), (0, 1), (0, 2), (0, 5), (0, 6)]
+    result = reconcile_offsets("t", observed, {0: (2, 3)}, earlier_allowed=True, later_allowed=True)
+    assert (result.partitions[0].earlier, result.partitions[0].later) == (3, 2)

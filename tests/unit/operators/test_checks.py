@@ -236,3 +236,8 @@ def test_a_partition_with_a_negative_count_is_idle_and_an_extra_one_fails() -> N
         f"{T}: expected new records on all 2 partitions, but the topic has 3 partitions "
         "and these received none: - (new records per partition: {0: 1, 1: 1, 2: 1})"
     )
+
+
+def test_acknowledged_ids_start_at_the_runs_first_sequence() -> None:
+    later = {"acknowledged": 2, "first_sequence": 5, "last_sequence": 6}
+    assert acknowledged_ids(FINANCIAL, RUN, later) == {"txn-r1-000000005", "txn-r1-000000006"}
