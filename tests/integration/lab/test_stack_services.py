@@ -13,15 +13,13 @@ from kafkalab.lab.stack.environment import airflow_admin_password
 from kafkalab.lab.stack.lifecycle import Stack
 from kafkalab.lab.stack.services import ServiceError
 from kafkalab.lake.object_store import object_store_client
-from tests.support.lab import lab
+from tests.support.lab import kafka_tool, lab
 
 
 def test_lab_guide_describe_shows_three_partitions(settings) -> None:
-    result = lab(
-        "kafka",
+    result = kafka_tool(
+        settings,
         "kafka-topics",
-        "--bootstrap-server",
-        settings.kafka_bootstrap,
         "--describe",
         "--topic",
         "raw_financial_transactions",
@@ -31,11 +29,9 @@ def test_lab_guide_describe_shows_three_partitions(settings) -> None:
 
 
 def test_console_producer_and_consumer_round_trip(settings, unique_name: str) -> None:
-    create = lab(
-        "kafka",
+    create = kafka_tool(
+        settings,
         "kafka-topics",
-        "--bootstrap-server",
-        settings.kafka_bootstrap,
         "--create",
         "--topic",
         unique_name,
@@ -45,21 +41,17 @@ def test_console_producer_and_consumer_round_trip(settings, unique_name: str) ->
     assert create.returncode == 0, create.stderr
     try:
         lines = [json.dumps({"n": n}) for n in range(5)]
-        produce = lab(
-            "kafka",
+        produce = kafka_tool(
+            settings,
             "kafka-console-producer",
-            "--bootstrap-server",
-            settings.kafka_bootstrap,
             "--topic",
             unique_name,
             input="\n".join(lines) + "\n",
         )
         assert produce.returncode == 0, produce.stderr
-        consume = lab(
-            "kafka",
+        consume = kafka_tool(
+            settings,
             "kafka-console-consumer",
-            "--bootstrap-server",
-            settings.kafka_bootstrap,
             "--topic",
             unique_name,
             "--from-beginning",
@@ -70,11 +62,9 @@ def test_console_producer_and_consumer_round_trip(settings, unique_name: str) ->
         )
         assert consume.stdout.splitlines() == lines
     finally:
-        lab(
-            "kafka",
+        kafka_tool(
+            settings,
             "kafka-topics",
-            "--bootstrap-server",
-            settings.kafka_bootstrap,
             "--delete",
             "--topic",
             unique_name,

@@ -40,7 +40,7 @@ from kafkalab.operators.topics import (
 from kafkalab.sensors.delta import DeltaTableSensor
 from kafkalab.sensors.lag import ConsumerLagSensor
 from kafkalab.triggers.lag import ConsumerLagTrigger
-from tests.support.lab import lab
+from tests.support.lab import kafka_tool, printed_group_lag
 from tests.support.streaming import produce_transactions
 
 CONTEXT: dict = {}
@@ -77,15 +77,7 @@ def test_ensure_is_idempotent_and_describe_shows_what_was_asked(kafka_topics, un
 def test_partitions_grow_but_never_shrink(settings, topic) -> None:
     grown = AlterTopicPartitionsOperator(task_id="a", topic=topic, partitions=6).execute(CONTEXT)
     assert (grown["before"], grown["after"]) == (3, 6)
-    result = lab(
-        "kafka",
-        "kafka-topics",
-        "--bootstrap-server",
-        settings.kafka_bootstrap,
-        "--describe",
-        "--topic",
-        topic,
-    )
+    result = kafka_tool(settings, "kafka-topics", "--describe", "--topic", topic)
     assert "PartitionCount: 6" in result.stdout
     with pytest.raises(AirflowFailException, match="has 6 partitions, expected 3"):
         DescribeTopicOperator(task_id="d", topic=topic, expected_partitions=3).execute(CONTEXT)
@@ -193,22 +185,9 @@ def test_groups_see_identical_sequences_and_the_lag_sensor_agrees_with_kafka_too
     group_snapshot = SnapshotGroupOffsetsOperator(
         task_id="g", group=f"{topic}-g1", topics=[topic]
     ).execute(CONTEXT)
-    describe = lab(
-        "kafka",
-        "kafka-consumer-groups",
-        "--bootstrap-server",
-        settings.kafka_bootstrap,
-        "--describe",
-        "--group",
-        f"{topic}-g1",
-    )
-    header = next(line.split() for line in describe.stdout.splitlines() if "LAG" in line)
-    printed = {
-        int(row[header.index("PARTITION")]): int(row[header.index("LAG")])
-        for row in (line.split() for line in describe.stdout.splitlines() if topic in line)
-    }
+    printed = printed_group_lag(settings, f"{topic}-g1", topic)
     ours = {p["partition"]: p["lag"] for p in group_snapshot["lag"]["partitions"]}
-    assert ours == printed, describe.stdout
+    assert ours == printed
 
     with pytest.raises(AirflowFailException) as failure:
         ConsumerLagSensor(

@@ -14,7 +14,7 @@ import pytest
 from kafkalab.kafka.admin import KafkaAdmin
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import DeltaTableMissing, read_delta
-from tests.support.lab import lab
+from tests.support.lab import printed_group_lag
 from tests.support.streaming import (
     produce_transactions,
     run_streaming_job,
@@ -67,20 +67,7 @@ def test_every_event_lands_once_with_its_kafka_coordinates(settings, loaded_topi
     with pytest.raises(DeltaTableMissing):
         read_delta(settings, f"{output}_quarantine")
 
-    describe = lab(
-        "kafka",
-        "kafka-consumer-groups",
-        "--bootstrap-server",
-        settings.kafka_bootstrap,
-        "--describe",
-        "--group",
-        group,
-    )
-    rows = [line.split() for line in describe.stdout.splitlines() if loaded_topic in line]
-    assert len(rows) == 3, describe.stdout + describe.stderr
-    header = next(line.split() for line in describe.stdout.splitlines() if "LAG" in line)
-    lag_column = header.index("LAG")
-    assert [row[lag_column] for row in rows] == ["0", "0", "0"], describe.stdout
+    assert printed_group_lag(settings, group, loaded_topic) == {0: 0, 1: 0, 2: 0}
 
 
 def test_a_replay_from_earliest_into_a_new_path_has_everything_retained(
