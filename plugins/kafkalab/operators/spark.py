@@ -8,6 +8,7 @@ keyword arguments, every one templated, and launch spark-submit through the same
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import MISSING, fields
 from typing import Any, ClassVar
@@ -143,11 +144,14 @@ class StartStreamingJobOperator(_StreamingJobOperator):
         self.handle = handle
 
     def execute(self, context: Context) -> dict[str, Any]:
+        # Wall-clock times, comparable with Kafka's and other tasks' timestamps: a recovery
+        # time counts from the request, the JVM's start-up included.
+        requested_at = time.time()
         status = StreamingJobs(get_settings()).start(
             self.handle, self.job_spec(), self.spark_conf_strings()
         )
         self.log.info("streaming job %s: %s (log %s)", status.handle, status.state, status.log_path)
-        return status.to_dict()
+        return {**status.to_dict(), "requested_at": requested_at, "query_started_at": time.time()}
 
 
 class _StreamingJobHandleOperator(BaseOperator):
