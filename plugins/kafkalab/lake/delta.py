@@ -54,3 +54,15 @@ def delta_row_count(where: LabSettings | ObjectStore, path: str) -> int:
         return table.to_pyarrow_dataset().count_rows()
     finally:
         del table
+
+
+def delta_version(where: LabSettings | ObjectStore, path: str) -> int | None:
+    """The table's newest committed version; None when there is no table yet."""
+    try:
+        table = _open(where, path)
+    except DeltaTableMissing:
+        return None
+    try:
+        return table.version()
+    finally:
+        del table

@@ -157,3 +157,32 @@ def recreate_topic(topic: str, partitions: int) -> dict[str, Any]:
                 raise
             time.sleep(1)
     return {"topic": topic, "partitions": int(partitions)}
+
+
+def resume_paused_job(
+    handle: str, group: str, topic: str, timeout: float = 300.0
+) -> dict[str, Any]:
+    """Let the paused Spark job run again (a pause that did not hold), until its group
+    commits: the outage then did not stop the consumer at all."""
+    import time
+
+    from kafkalab.hooks.kafka import LabKafkaHook
+    from kafkalab.settings import get_settings
+    from kafkalab.spark.jobs import StreamingJobs
+
+    admin = LabKafkaHook().lab_admin()
+    before = admin.committed_offsets(group, [topic]).get(topic, {})
+    StreamingJobs(get_settings()).resume(handle)
+    deadline = time.monotonic() + timeout
+    while (after := admin.committed_offsets(group, [topic]).get(topic, {})) == before:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the resumed job's group {group} committed nothing in {timeout}s")
+        time.sleep(1)
+    return {"handle": handle, "committed_before": before, "committed_after": after}
+
+
+def replay_with_the_wrong_schema() -> dict[str, Any]:
+    """The replay is started with the claims schema on the transactions topic (an
+    operator's slip): it quarantines every record. The replay's start task reads the
+    ``fault`` param to choose its stream; this task says so in the run."""
+    return {"replay_stream": "insurance", "expected": "every record quarantined"}
