@@ -11,24 +11,42 @@ recovery point objective (RPO) of everything downstream.
 1. The generator runs; the Spark streaming job consumes and commits its progress to
    its consumer group. Once it has caught up, the current offsets are noted.
 2. The Spark job is paused (frozen, as `docker compose pause spark`); the generator
-   keeps producing. A sensor asserts that the Spark group's lag grows.
+   keeps producing. A sensor asserts that the Spark group's lag grows, and a check
+   that the pause held: neither the group's committed offsets nor the job's Delta
+   table moved since the pause (a job that keeps writing but fails to commit also
+   grows lag).
 3. The generator stops; the end offsets are noted: the recovery point.
-4. A replay job starts from `earliest` into `..._reprocessed`; a sensor asserts that
-   its lag drains to zero, and measures how long that took: the recovery time.
+4. The earliest retained offsets are noted (the range the replay must recover, pinned
+   before it starts); a replay job starts from `earliest` into `..._reprocessed`; a
+   sensor waits for its group to reach the recovery point.
 
-**Verified.** The reprocessed Delta table holds every offset from the earliest
-retained one to the noted end, exactly once.
+**Verified.**
+- The reprocessed Delta table holds every offset from the pinned earliest offsets to
+  the recovery point, exactly once (a quarantined record counts as consumed here).
+- *Recovery objectives*, against the generator's own record of what it saw
+  acknowledged:
+  - **RPO** = acknowledged events of the run missing from the recovered table; a
+    record of the run the replay quarantined counts as missing. Must be 0.
+  - **Window at risk** = records after the paused group's committed offsets up to the
+    recovery point, and the seconds from the pause to the recovery point; at most
+    `max_window_at_risk_seconds`.
+  - **RTO** = from the replay's start request (the JVM's start-up included) to the
+    first lag snapshot with its group at the recovery point; at most
+    `max_rto_seconds`.
 
-**Report.** Records at risk when the consumer stopped (recovery point), the time the
-replay took to drain (recovery time), lag over time for both jobs.
+**Report.** The figures above with their definitions, the replay's start-up time, lag
+over time for both jobs.
 
 Scheduled nightly at 02:00 UTC, a standing DR drill, from the stack's first start:
 the first run is the coming 02:00, never one already past. A night missed while the
 stack was down runs once when it is back (no catch-up beyond that).
 
-**Params.** `rate`, `min_lag_growth`, `timeout_seconds`, and `fault`:
-`drop_delta_commit` deletes the newest commit of the reprocessed table before the
-reconciliation.
+**Params.** `rate`, `min_lag_growth`, `replay_batch_records`, `max_rto_seconds`,
+`max_window_at_risk_seconds`, `timeout_seconds`, and `fault`: `pause_not_held` lets
+the paused job run again until it commits (a pause that does not pause);
+`replay_wrong_schema` starts the replay with the claims schema, so it quarantines every
+record; `drop_delta_commit` deletes the newest commit of the reprocessed table before
+the checks.
 """
 
 from __future__ import annotations
@@ -50,10 +68,18 @@ from kafkalab.exercise import (
     total_lag,
 )
 from kafkalab.operators.delta import DeltaReconcileOperator
-from kafkalab.operators.faults import drop_latest_delta_commit
-from kafkalab.operators.figures import RecoveryFiguresOperator
+from kafkalab.operators.faults import (
+    drop_latest_delta_commit,
+    replay_with_the_wrong_schema,
+    resume_paused_job,
+)
 from kafkalab.operators.generator import StopGeneratorOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator, SnapshotGroupOffsetsOperator
+from kafkalab.operators.recovery import (
+    JobProgressOperator,
+    PauseHeldOperator,
+    RecoveryObjectivesOperator,
+)
 from kafkalab.operators.spark import (
     PauseStreamingJobOperator,
     StartStreamingJobOperator,
@@ -88,9 +114,21 @@ SPEC = next(spec for spec in load_topic_specs() if spec.name == TOPIC)
             minimum=1,
             description="records per replay micro-batch (maxOffsetsPerTrigger)",
         ),
+        "max_rto_seconds": Param(
+            600,
+            type="number",
+            minimum=1,
+            description="recovery time objective: replay start request to recovery point",
+        ),
+        "max_window_at_risk_seconds": Param(
+            900,
+            type="number",
+            minimum=1,
+            description="objective for the window at risk: pause to recovery point",
+        ),
     },
     timeout_seconds=600,
-    faults=["drop_delta_commit"],
+    faults=["pause_not_held", "replay_wrong_schema", "drop_delta_commit"],
 )
 def kafka_dr_replay_drill() -> Report:
     run = "{{ run_id | slug }}"
@@ -122,8 +160,8 @@ def kafka_dr_replay_drill() -> Report:
 
     with TaskGroup("outage") as outage:
         pause = PauseStreamingJobOperator(task_id="pause_spark", handle=live_handle)
-        at_pause = SnapshotGroupOffsetsOperator(
-            task_id="lag_at_pause", group=live_group, topics=[TOPIC]
+        at_pause = JobProgressOperator(
+            task_id="progress_at_pause", group=live_group, topic=TOPIC, path=live_output
         )
         grows = ConsumerLagSensor(
             task_id="lag_grows",
@@ -134,26 +172,49 @@ def kafka_dr_replay_drill() -> Report:
             baseline_total=ComputedValue(total_lag, at_pause.output),
             timeout_seconds=timeout,
         )
+        not_held = fault_task(
+            "pause_not_held", resume_paused_job, handle=live_handle, group=live_group, topic=TOPIC
+        )
+        # Lag growth alone does not prove the pause: a job that keeps writing but fails
+        # to commit its offsets grows lag too.
+        held = PauseHeldOperator(
+            task_id="pause_held",
+            group=live_group,
+            topic=TOPIC,
+            path=live_output,
+            at_pause=at_pause.output,
+            # The fault skips itself unless selected: that skip must not skip the check,
+            # while a failure upstream still stops it.
+            trigger_rule="none_failed",
+        )
         stop_generator = StopGeneratorOperator(task_id="stop_generator", run_id=generator_run)
         recovery_point = SnapshotEndOffsetsOperator(task_id="recovery_point", topics=[TOPIC])
-        pause >> at_pause >> grows >> stop_generator >> recovery_point
+        pause >> at_pause >> grows >> not_held >> held >> stop_generator >> recovery_point
 
     with TaskGroup("replay") as replay:
+        # What the replay must recover, pinned before it starts: the range cannot shrink
+        # to whatever Kafka still retains when the check runs.
+        replay_from = SnapshotEndOffsetsOperator(
+            task_id="replay_range_start", topics=[TOPIC], which="earliest"
+        )
+        wrong_schema = fault_task("replay_wrong_schema", replay_with_the_wrong_schema)
         replay_job = StartStreamingJobOperator(
             task_id="start_replay",
             handle=replay_handle,
             topic=TOPIC,
             output_path=reprocessed,
+            stream="{{ 'insurance' if params.fault == 'replay_wrong_schema' else 'financial' }}",
             starting_offsets="earliest",
             consumer_group=replay_group,
             trigger="processingTime=2 seconds",
             max_offsets_per_trigger="{{ params.replay_batch_records }}",
+            trigger_rule="none_failed",  # after the fault task, as pause_held
         )
         drained = lag_drains("lag_drains", group=replay_group, topic=TOPIC, to=0, timeout=timeout)
         stop_replay = StopStreamingJobOperator(
             task_id="stop_replay", handle=replay_handle, trigger_rule="all_done"
         )
-        replay_job >> drained >> stop_replay
+        replay_from >> wrong_schema >> replay_job >> drained >> stop_replay
 
     with TaskGroup("verify") as verify:
         fault = fault_task("drop_delta_commit", drop_latest_delta_commit, path=reprocessed)
@@ -161,6 +222,7 @@ def kafka_dr_replay_drill() -> Report:
             task_id="reprocessed_exactly_once",
             path=reprocessed,
             topic=TOPIC,
+            from_offsets=replay_from.output,
             to_offsets=recovery_point.output,
             quarantine_path=f"{reprocessed}_quarantine",
             # The replay reads the log to its end: records produced after the recovery
@@ -173,14 +235,21 @@ def kafka_dr_replay_drill() -> Report:
         # stop_replay runs whatever happened (all_done), so the replay's own outcome is
         # wired in too: a replay that did not drain stops the fault and the check. The
         # fault waits for the stop as well, so no later commit can follow the dropped one.
-        [drained, stop_replay] >> fault >> reconciled
-        recovery = RecoveryFiguresOperator(
-            task_id="recovery_figures",
+        recovery = RecoveryObjectivesOperator(
+            task_id="recovery_objectives",
             topic=TOPIC,
+            path=reprocessed,
+            quarantine_path=f"{reprocessed}_quarantine",
+            generator_summary=stop_generator.output,
             at_pause=at_pause.output,
             recovery_point=recovery_point.output,
-            drain=drained.output,
+            replay_start=replay_job.output,
+            drained=drained.output,
+            max_rto_seconds="{{ params.max_rto_seconds }}",
+            max_window_at_risk_seconds="{{ params.max_window_at_risk_seconds }}",
+            trigger_rule="none_failed",
         )
+        [drained, stop_replay] >> fault >> [reconciled, recovery]
 
     with TaskGroup("teardown") as teardown:
         StopStreamingJobOperator(
@@ -195,8 +264,9 @@ def kafka_dr_replay_drill() -> Report:
         title="Kafka retention, pause and replay: DR drill",
         figures={
             "recovery": recovery,
+            "pause": held,
             "noted_offsets": noted,
-            "lag_at_pause": at_pause,
+            "progress_at_pause": at_pause,
             "lag_growth": grows,
             "recovery_point": recovery_point,
             "recovery_time": drained,

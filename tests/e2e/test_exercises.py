@@ -64,6 +64,20 @@ SABOTAGE = [
     ),
     (
         "kafka_dr_replay_drill",
+        "pause_not_held",
+        {},
+        "outage.pause_held",
+        "did not stay paused",
+    ),
+    (
+        "kafka_dr_replay_drill",
+        "replay_wrong_schema",
+        {},
+        "verify.recovery_objectives",
+        "were quarantined by the replay",
+    ),
+    (
+        "kafka_dr_replay_drill",
         "drop_delta_commit",
         {},
         "verify.reprocessed_exactly_once",

@@ -25,6 +25,7 @@ SCORED = (
     "kafkalab.domain.lag.*",
     "kafkalab.domain.offsets.*",
     "kafkalab.domain.reconcile.*",
+    "kafkalab.domain.recovery.*",
     "kafkalab.domain.report.x_verdict_of__mutmut_*",
     "kafkalab.domain.report.x_unselected_faults__mutmut_*",
     "kafkalab.domain.report.x_figures_without_a_task__mutmut_*",
@@ -37,7 +38,6 @@ SCORED = (
     "kafkalab.operators.checks.x_same_sequences_failure__mutmut_*",
     "kafkalab.operators.checks.x_partition_spread_failure__mutmut_*",
     "kafkalab.operators.checks.x_groups_caught_up_failure__mutmut_*",
-    "kafkalab.operators.figures.x_recovery_figures__mutmut_*",
     "kafkalab.operators.figures.x_scaling_figures__mutmut_*",
 )
 THRESHOLD = 90.0

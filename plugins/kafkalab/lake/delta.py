@@ -66,3 +66,11 @@ def delta_version(where: LabSettings | ObjectStore, path: str) -> int | None:
         return table.version()
     finally:
         del table
+
+
+def delta_column_names(where: LabSettings | ObjectStore, path: str) -> list[str]:
+    table = _open(where, path)
+    try:
+        return [f.name for f in table.schema().fields]
+    finally:
+        del table

@@ -24,10 +24,15 @@ from kafkalab.domain.recovery import (
     tally_recovered,
     window_at_risk,
 )
-from kafkalab.domain.schemas import stream_for_topic
+from kafkalab.domain.schemas import STREAMS, stream_for_topic
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.hooks.object_store import ObjectStoreHook
-from kafkalab.lake.delta import DeltaTableMissing, delta_version, read_delta
+from kafkalab.lake.delta import (
+    DeltaTableMissing,
+    delta_column_names,
+    delta_version,
+    read_delta,
+)
 from kafkalab.operators.checks import acknowledged_ids
 
 
@@ -130,7 +135,8 @@ class RecoveryObjectivesOperator(BaseOperator):
     not Kafka nor the lab's own reader: the recovered table must hold each of them.
     ``at_pause`` is a JobProgressOperator result, ``recovery_point`` an end-offsets
     snapshot, ``replay_start`` the StartStreamingJobOperator result, ``drained`` the
-    lag sensor's result once the replay's group reached the recovery point.
+    lag sensor's result once the replay's group reached the recovery point. ``stream``
+    names the event schema when the topic's name does not.
     """
 
     template_fields: Sequence[str] = (
@@ -159,6 +165,7 @@ class RecoveryObjectivesOperator(BaseOperator):
         drained: dict,
         max_rto_seconds: float | str,
         max_window_at_risk_seconds: float | str,
+        stream: str | None = None,
         object_store_conn_id: str = "lab_object_store",
         **kwargs: Any,
     ) -> None:
@@ -173,11 +180,18 @@ class RecoveryObjectivesOperator(BaseOperator):
         self.drained = drained
         self.max_rto_seconds = max_rto_seconds
         self.max_window_at_risk_seconds = max_window_at_risk_seconds
+        self.stream = stream
         self.object_store_conn_id = object_store_conn_id
 
     def _table(self, path: str, columns: list[str]) -> list[dict[str, Any]]:
         store = ObjectStoreHook(self.object_store_conn_id).get_conn()
         try:
+            absent = set(columns) - set(delta_column_names(store, path))
+            if absent:
+                # A table of another schema (a replay started with the wrong one) holds
+                # none of the stream's events.
+                self.log.warning("the table at %s has no %s column", path, sorted(absent))
+                return []
             return read_delta(store, path, columns).to_pylist()
         except DeltaTableMissing:
             return []  # nothing recovered (or quarantined): every acknowledged id is missing
@@ -192,7 +206,7 @@ class RecoveryObjectivesOperator(BaseOperator):
                 yield str(event.get(id_field)), row["quarantine_reason"]
 
     def execute(self, context: Context) -> dict[str, Any]:
-        stream = stream_for_topic(self.topic)
+        stream = STREAMS[self.stream] if self.stream else stream_for_topic(self.topic)
         run_id = self.generator_summary["run_id"]
         acknowledged = acknowledged_ids(
             stream, run_id, self.generator_summary["topics"][self.topic]

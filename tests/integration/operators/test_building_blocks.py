@@ -7,8 +7,10 @@ Operators run their ``execute`` directly (connections come from the lab's
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from typing import NamedTuple
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
@@ -24,6 +26,11 @@ from kafkalab.operators.generator import (
     StopGeneratorOperator,
 )
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator, SnapshotGroupOffsetsOperator
+from kafkalab.operators.recovery import (
+    JobProgressOperator,
+    PauseHeldOperator,
+    RecoveryObjectivesOperator,
+)
 from kafkalab.operators.spark import (
     PauseStreamingJobOperator,
     ResumeStreamingJobOperator,
@@ -245,12 +252,19 @@ def test_a_background_generator_run_is_started_queried_and_stopped(unique_name) 
 # --- Spark and Delta ------------------------------------------------------------------------------
 
 
+class Landed(NamedTuple):
+    topic: str
+    output: str
+    end: dict
+    generator_summary: dict
+
+
 @pytest.fixture(scope="module")
 def landed(settings, kafka_topics):
     """A topic of its own streamed to Delta by SparkStreamingJobOperator (availableNow)."""
     name = f"it_blocks_{os.urandom(4).hex()}"
     kafka_topics.create(name)
-    produce_transactions(settings, name, 400, run_id=name)
+    acknowledged = produce_transactions(settings, name, 400, run_id=name)
     output = f"s3a://{settings.raw_bucket}/tests/blocks/{name}"
     SparkStreamingJobOperator(
         task_id="spark",
@@ -260,11 +274,11 @@ def landed(settings, kafka_topics):
         consumer_group=f"spark-{name}",
     ).execute(CONTEXT)
     end = SnapshotEndOffsetsOperator(task_id="s", topics=[name]).execute(CONTEXT)
-    return name, output, end
+    return Landed(name, output, end, json.loads(acknowledged.to_json()))
 
 
 def test_delta_sensor_sees_the_rows(landed) -> None:
-    _, output, _ = landed
+    output = landed.output
     event = DeltaTableSensor(
         task_id="d", path=output, min_rows=400, deferrable=False, timeout_seconds=30
     ).execute(CONTEXT)
@@ -284,7 +298,7 @@ def test_delta_sensor_names_a_missing_table(settings) -> None:
 
 
 def test_reconcile_passes_exactly_once_and_names_missing_offsets(landed) -> None:
-    name, output, end = landed
+    name, output, end, _ = landed
     summary = DeltaReconcileOperator(
         task_id="r", path=output, topic=name, to_offsets=end, id_column="transaction_id"
     ).execute(CONTEXT)
@@ -300,7 +314,7 @@ def test_reconcile_passes_exactly_once_and_names_missing_offsets(landed) -> None
 
 
 def test_reconcile_fails_on_rows_outside_the_range_and_checks_ids_against_kafka(landed) -> None:
-    name, output, end = landed
+    name, output, end, _ = landed
     ends = {int(p): o for p, o in end["topics"][name].items()}
     # Each partition's first 2 and last 3 rows fall outside a range cut short at both ends.
     narrower = {p: o - 3 for p, o in ends.items()}
@@ -333,6 +347,47 @@ def test_reconcile_fails_on_rows_outside_the_range_and_checks_ids_against_kafka(
     assert (summary["wrong_ids"], summary["missing_ids"], summary["repeated_ids"]) == (0, 0, 0)
 
 
+def recovery_objectives(landed: Landed, summary: dict, rto: float) -> RecoveryObjectivesOperator:
+    now = time.time()
+    return RecoveryObjectivesOperator(
+        task_id="objectives",
+        topic=landed.topic,
+        stream="financial",
+        path=landed.output,
+        quarantine_path=f"{landed.output}_quarantine",
+        generator_summary=summary,
+        at_pause={"committed": {}, "taken_at": now - 100},
+        recovery_point=landed.end,
+        replay_start={"requested_at": now - 60, "query_started_at": now - 50},
+        drained={"snapshot": {"taken_at": now - 60 + rto}},
+        max_rto_seconds=120,
+        max_window_at_risk_seconds=600,
+    )
+
+
+def test_recovery_objectives_compare_the_table_with_the_acknowledged_ids(landed) -> None:
+    figures = recovery_objectives(landed, landed.generator_summary, rto=30).execute(CONTEXT)
+    assert figures["events"] == {
+        "acknowledged": 400,
+        "recovered": 400,
+        "lost": 0,
+        "quarantined": 0,
+        "duplicated": 0,
+    }
+    assert figures["rpo_events_lost"] == 0 and figures["window_at_risk_records"] == 400
+    assert figures["rto_seconds"] == pytest.approx(30, abs=0.01)
+
+    # Five more acknowledged events than the table holds, and a replay over its objective.
+    counts = landed.generator_summary["topics"][landed.topic]
+    more = {**counts, "last_sequence": counts["last_sequence"] + 5}
+    summary = {**landed.generator_summary, "topics": {landed.topic: more}}
+    with pytest.raises(AirflowFailException) as failure:
+        recovery_objectives(landed, summary, rto=121).execute(CONTEXT)
+    message = str(failure.value)
+    assert "RPO is 5, not 0: 5 of the 405 acknowledged events are not in the recovered" in message
+    assert "RTO was 121.0s, over the objective of 120s" in message
+
+
 def test_a_background_streaming_job_pauses_lags_resumes_and_drains(settings, topic) -> None:
     produce_transactions(settings, topic, 200, run_id=topic)
     output = f"s3a://{settings.raw_bucket}/tests/background/{topic}"
@@ -359,6 +414,8 @@ def test_a_background_streaming_job_pauses_lags_resumes_and_drains(settings, top
         ).execute(CONTEXT)
         paused = PauseStreamingJobOperator(task_id="pause", handle=handle).execute(CONTEXT)
         assert paused["state"] == "paused"
+        progress = {"group": group, "topic": topic, "path": output}
+        at_pause = JobProgressOperator(task_id="at-pause", **progress).execute(CONTEXT)
         produce_transactions(settings, topic, 300, run_id=topic + "b")
         ConsumerLagSensor(
             task_id="grows",
@@ -380,6 +437,8 @@ def test_a_background_streaming_job_pauses_lags_resumes_and_drains(settings, top
             deferrable=False,
         ).execute(CONTEXT)
         assert still["snapshot"]["total_lag"] == 300, "a paused job must not consume"
+        held = PauseHeldOperator(task_id="held", at_pause=at_pause, **progress).execute(CONTEXT)
+        assert held["committed"] == at_pause["committed"] and held["paused_seconds"] > 0
         ResumeStreamingJobOperator(task_id="resume", handle=handle).execute(CONTEXT)
         drained = ConsumerLagSensor(
             task_id="drain",
@@ -391,6 +450,13 @@ def test_a_background_streaming_job_pauses_lags_resumes_and_drains(settings, top
             timeout_seconds=120,
         ).execute(CONTEXT)
         assert drained["samples"][0][1] >= 300
+        # Resumed, the job commits and writes again: as a pause, that one did not hold.
+        with pytest.raises(AirflowFailException, match="did not stay paused") as failure:
+            PauseHeldOperator(task_id="held", at_pause=at_pause, **progress).execute(CONTEXT)
+        assert "its group's committed offsets moved: partition 0" in str(failure.value)
+        assert f"its Delta table went from version {at_pause['table_version']} to" in str(
+            failure.value
+        )
     finally:
         stopped = StopStreamingJobOperator(task_id="stop", handle=handle).execute(CONTEXT)
     assert stopped["outcome"]["ended"] == "stop requested"
