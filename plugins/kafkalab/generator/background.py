@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -51,19 +50,17 @@ def status_file(settings: LabSettings, run_id: str) -> Path:
 
 
 def start_background_run(
-    settings: LabSettings, run_id: str, run: GeneratorConfig | Sequence[str]
+    settings: LabSettings, run_id: str, config: GeneratorConfig
 ) -> BackgroundStatus:
     """Start a detached ``simulate_data.py`` as run ``run_id``; returns once it has begun.
 
-    ``run`` is the run's config, or its ``simulate_data.py`` arguments (as ``./lab
-    generate`` takes them), read here so a wrong one fails before any process starts.
+    The config is validated here, so a wrong one fails before any process starts.
     """
     registry = _registry(settings)
     if registry.running(_process_name(run_id)):
         raise RuntimeError(f"generator run {run_id} is already running")
     path = status_file(settings, run_id)
     path.unlink(missing_ok=True)
-    config = run if isinstance(run, GeneratorConfig) else GeneratorConfig.from_args(run)
     config = replace(config, run_id=run_id, status_file=path, progress_every=2)
     config.validate()
     command = [sys.executable, str(SIMULATE_DATA), *config.to_args()]

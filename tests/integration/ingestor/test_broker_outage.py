@@ -17,6 +17,7 @@ from kafkalab.generator.background import (
     start_background_run,
     stop_background_run,
 )
+from kafkalab.generator.config import GeneratorConfig
 from kafkalab.lab.stack.lifecycle import Stack
 from tests.support.events import LAB_GUIDE_TRANSACTION
 from tests.support.kafka import ids_of_run, snapshot
@@ -55,7 +56,9 @@ def test_outage_gets_503_and_the_generator_loses_nothing(settings, unique_name) 
         assert health.status_code == 503
 
         start_background_run(
-            settings, unique_name, ["--count", "300", "--rate", "100", "--batch-size", "10"]
+            settings,
+            unique_name,
+            GeneratorConfig(ingestor_url=settings.ingestor_url, count=300, rate=100, batch_size=10),
         )
         time.sleep(4)
         during = background_status(settings, unique_name).summary
