@@ -145,10 +145,12 @@ def cmd_airflow(settings: LabSettings, args: argparse.Namespace) -> int:
 
 def cmd_spark_submit(settings: LabSettings, args: argparse.Namespace) -> int:
     from kafkalab.spark.conf import render_spark_defaults
-    from kafkalab.spark.jobs import StreamingJobs
+    from kafkalab.spark.jobs import SparkSubmit, StreamingJobs
 
     render_spark_defaults(settings)
-    command = [str(settings.paths.venv / "bin" / "spark-submit"), *args.args]
+    # The user's own options and application pass through untouched: only the binary
+    # (and, through spark-defaults, jars and S3 settings) is the lab's.
+    command = [SparkSubmit.from_settings(settings).binary, *args.args]
     # exec keeps the pid: `./lab pause spark` (and `./lab down`) find the job by it.
     StreamingJobs(settings).record_terminal_job(command)
     return _exec(settings, command)
