@@ -275,6 +275,16 @@ def kafka_dr_replay_drill() -> Report:
             "replay_job": stop_replay,
         },
         lag_series={"live consumer (paused)": grows, "replay consumer": drained},
+        headline={
+            "events acknowledged": ("recovery.events.acknowledged", "events"),
+            "RPO: acknowledged events lost": ("recovery.rpo_events_lost", "events"),
+            "window at risk": ("recovery.window_at_risk_records", "records"),
+            "window at risk, in time": ("recovery.window_at_risk_seconds", "s"),
+            "RTO": ("recovery.rto_seconds", "s"),
+            "replay start-up (in RTO)": ("recovery.replay_startup_seconds", "s"),
+            "pause held for": ("pause.paused_seconds", "s"),
+            "records replayed": ("reprocessed.present", "records"),
+        },
     )
 
 

@@ -119,6 +119,13 @@ def kafka_ingest_basic() -> Report:
             "records": records,
             "fault": fault,
         },
+        headline={
+            "events acknowledged": ("generator.acknowledged", "events"),
+            "transactions found in Kafka": ("records.raw_financial_transactions.found", "records"),
+            "claims found in Kafka": ("records.raw_insurance_claims.found", "records"),
+            "rejected by the ingestor": ("generator.rejected", "events"),
+            "generator rate": ("generator.events_per_second", "events/s"),
+        },
     )
 
 

@@ -42,7 +42,7 @@ from kafkalab.operators.checks import IngestorHealthOperator
 from kafkalab.operators.faults import FaultOperator
 from kafkalab.operators.generator import StartGeneratorOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
-from kafkalab.operators.report import LabReportOperator
+from kafkalab.operators.report import LabReportOperator, record_failure
 from kafkalab.operators.spark import StartStreamingJobOperator
 from kafkalab.operators.topics import EnsureTopicOperator
 from kafkalab.sensors.lag import ConsumerLagSensor
@@ -58,6 +58,8 @@ class Report:
     title: str
     figures: Mapping[str, ReportSource]
     lag_series: Mapping[str, ReportSource] = field(default_factory=dict)
+    # Display name -> (path in ``figures``, unit): what the summary leads with.
+    headline: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def lab_dag(
@@ -73,7 +75,12 @@ def lab_dag(
 ) -> Callable[[Callable[[], Report]], Callable[[], DAG]]:
     """Decorate a function that creates the tasks and returns the ``Report``; calling the
     result builds the DAG, with the report task (``report``) after every other task."""
-    default_args: dict[str, Any] = {"retries": retries, "execution_timeout": execution_timeout}
+    default_args: dict[str, Any] = {
+        "retries": retries,
+        "execution_timeout": execution_timeout,
+        # The report shows each failed check's message next to its row.
+        "on_failure_callback": record_failure,
+    }
     if retry_delay is not None:
         default_args["retry_delay"] = retry_delay
 
@@ -98,6 +105,7 @@ def lab_dag(
                     title=report.title,
                     figures=report.figures,
                     lag_series=report.lag_series,
+                    headline=report.headline,
                     # Where `./lab run` reads it back from.
                     bucket=get_settings().reports_bucket,
                 ).set_upstream(last)

@@ -27,7 +27,7 @@ from kafkalab.exercise import (
     records_between,
     total_lag,
 )
-from kafkalab.operators.report import LabReportOperator
+from kafkalab.operators.report import LabReportOperator, record_failure
 from kafkalab.sensors.delta import DeltaTableSensor
 from tests.support.lab import REPO_ROOT
 
@@ -127,6 +127,31 @@ def test_a_figure_from_another_dag_fails_at_parse() -> None:
         stranger = EmptyOperator(task_id="stranger")
     with pytest.raises(ValueError, match="reads stranger of DAG elsewhere, not of probe"):
         _probe({"a": lambda first, last: stranger})
+
+
+def test_a_headline_figure_outside_the_reports_figures_fails_at_parse() -> None:
+    with DAG("probe", schedule=None):
+        first = EmptyOperator(task_id="first")
+        with pytest.raises(ValueError, match=r"headline figures read figures the report does"):
+            LabReportOperator(
+                task_id="report",
+                title="t",
+                figures={"a": first},
+                headline={"events": ("b.acknowledged", "events")},
+            )
+
+
+@pytest.mark.parametrize("dag_id", EXERCISES)
+def test_every_exercise_fails_its_tasks_with_a_message_for_the_report(
+    dagbag: DagBag, dag_id: str
+) -> None:
+    dag = dagbag.get_dag(dag_id)
+    assert all(record_failure in _callbacks(task) for task in dag.tasks), dag_id
+
+
+def _callbacks(task: Any) -> list[Any]:
+    callbacks = task.on_failure_callback
+    return callbacks if isinstance(callbacks, list) else [callbacks]
 
 
 def test_a_figure_whose_task_left_the_dag_fails_the_report_when_it_runs() -> None:

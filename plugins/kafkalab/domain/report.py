@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 PASSED, FAILED = "passed", "failed"
@@ -106,26 +106,113 @@ def lag_svg(series: dict[str, list[tuple[float, int]]], width: int = 640, height
     return "\n".join(parts)
 
 
-def render_markdown(report: dict[str, Any], has_plot: bool) -> str:
-    lines = [
-        f"# {report['title']}",
-        "",
-        f"**Verdict: {report['verdict'].upper()}**  ",
-        f"DAG `{report['dag_id']}`, run `{report['run_id']}`",
-        "",
+# The report's JSON shape; bump it when a key changes meaning or goes away.
+REPORT_SCHEMA = "kafkalab.report/1"
+
+# A task's Airflow state as a report row says it.
+ROW_STATES = {
+    "success": "passed",
+    "failed": "failed",
+    "upstream_failed": "not run: upstream failed",
+    "removed": "not run: removed",
+    None: "not run",
+}
+SKIPPED_BY_FAULT = "skipped-by-fault"
+
+
+def check_rows(
+    task_ids: Sequence[str],
+    task_states: Mapping[str, str | None],
+    may_skip: Collection[str],
+    failures: Mapping[str, str | None],
+) -> list[dict[str, Any]]:
+    """One row per task, in the DAG's order: ``{"task", "state", "message"}``.
+
+    ``state`` is ``passed``, ``failed``, ``skipped-by-fault`` (a fault task whose fault
+    was not selected), ``skipped`` (a check that never ran: it fails the verdict), or
+    ``not run: ...``. ``message`` is the task's own failure message, when it left one.
+    """
+    rows = []
+    for task in task_ids:
+        state = task_states.get(task)
+        if state == "skipped":
+            shown = SKIPPED_BY_FAULT if task in may_skip else "skipped"
+        else:
+            shown = ROW_STATES.get(state, state or "not run")
+        rows.append({"task": task, "state": shown, "message": failures.get(task)})
+    return rows
+
+
+def figure_at(figures: Mapping[str, Any], path: str) -> Any:
+    """``figures["a"]["b"]`` for ``a.b``; None where the path leads nowhere (a task that
+    failed has no result)."""
+    value: Any = figures
+    for key in path.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def headline_figures(
+    figures: Mapping[str, Any], headline: Mapping[str, tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """``headline`` maps a figure's display name to (its path in ``figures``, its unit)."""
+    return [
+        {"name": name, "value": figure_at(figures, path), "unit": unit}
+        for name, (path, unit) in headline.items()
     ]
-    if report["failed_tasks"]:
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+ROW_MARKS = {"passed": "✓", "failed": "✗", SKIPPED_BY_FAULT: "·"}
+
+
+def render_summary(report: Mapping[str, Any]) -> str:
+    """What a reader needs first: the verdict, the failing checks' messages, one line per
+    check, the headline figures, where the rest is. What `./lab run` prints."""
+    verdict = report["verdict"].upper()
+    lines = [f"# {report['title']}", "", f"**Verdict: {verdict}**  "]
+    lines.append(f"DAG `{report['dag_id']}`, run `{report['run_id']}`, fault `{report['fault']}`")
+    failing = [row for row in report["checks"] if row["state"] not in ("passed", SKIPPED_BY_FAULT)]
+    if failing:
+        lines += ["", "## What failed", ""]
+        for row in failing:
+            message = (row["message"] or "").strip()
+            detail = f": {message}" if message else ""
+            if row["state"] == "skipped":
+                detail = ": it never ran, so it proved nothing (look at its trigger rule)"
+            lines.append(f"- **{row['task']}** ({row['state']}){detail}")
+    lines += ["", "## Checks", ""]
+    for row in report["checks"]:
+        mark = ROW_MARKS.get(row["state"], "✗")
+        lines.append(f"- {mark} {row['task']}: {row['state']}")
+    if report["headline"]:
+        lines += ["", "## Headline figures", "", "| figure | value | unit |", "|---|---:|---|"]
         lines += [
-            "Tasks that did not pass: "
-            + describe_not_passed(report["tasks"], report["failed_tasks"]),
-            "",
+            f"| {f['name']} | {_value(f['value'])} | {f['unit']} |" for f in report["headline"]
         ]
-    lines += ["## Tasks", "", "| task | state |", "|---|---|"]
-    lines += [f"| {task} | {state} |" for task, state in sorted(report["tasks"].items())]
+    links = report["links"]
+    lines += ["", "## Where", ""]
+    lines += [f"- {name}: {url}" for name, url in links.items()]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(report: Mapping[str, Any], has_plot: bool) -> str:
+    """The summary, then every figure and the lag plot."""
     flat: list[tuple[str, str]] = []
     _flatten("", report["figures"], flat)
-    lines += ["", "## Figures", "", "| figure | value |", "|---|---|"]
+    lines = ["", "## All figures", "", "| figure | value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in flat]
     if has_plot:
         lines += ["", "## Consumer lag over time", "", "![lag over time](lag.svg)"]
-    return "\n".join(lines) + "\n"
+    return render_summary(report) + "\n".join(lines) + "\n"

@@ -267,6 +267,7 @@ def _conf_values(pairs: list[str]) -> dict[str, object]:
 
 
 def cmd_run(settings: LabSettings, args: argparse.Namespace) -> int:
+    from kafkalab.domain.report import REPORT_SCHEMA, render_summary
     from kafkalab.lab.airflow_api import EXERCISE_DAGS, AirflowApi
     from kafkalab.lake.object_store import object_store_client
 
@@ -279,18 +280,20 @@ def cmd_run(settings: LabSettings, args: argparse.Namespace) -> int:
         outcome = api.run(dag_id, _conf_values(args.conf), progress=_progress)
         prefix = f"{dag_id}/{outcome.run_id}/"
         try:
-            report = (
+            report = json.loads(
                 object_store_client(settings)
-                .get_object(settings.reports_bucket, prefix + "report.md")
+                .get_object(settings.reports_bucket, prefix + "report.json")
                 .read()
-                .decode()
             )
         except Exception:
             report = None
-        if report:
-            stdout_console().print(report, markup=False, highlight=False)
-        for task_id, message in outcome.failures.items():
-            console.print(f"[red]{task_id} failed:[/red] {escape(message)}")
+        if report and report.get("schema") == REPORT_SCHEMA:
+            stdout_console().print(render_summary(report), markup=False, highlight=False)
+        else:
+            # No report of this shape (the run failed before it, or an older lab wrote
+            # it): the failed tasks' own messages, from their logs.
+            for task_id, message in outcome.failures.items():
+                console.print(f"[red]{task_id} failed:[/red] {escape(message)}")
         verdict = "[green]PASSED[/green]" if outcome.state == "success" else "[red]FAILED[/red]"
         console.print(
             f"{verdict}: {dag_id} run {outcome.run_id} in {outcome.seconds:.0f}s; report: "

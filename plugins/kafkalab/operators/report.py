@@ -12,8 +12,11 @@ from airflow.sdk import BaseOperator, Context, XComArg
 from airflow.sdk.exceptions import AirflowFailException
 
 from kafkalab.domain.report import (
+    REPORT_SCHEMA,
+    check_rows,
     describe_not_passed,
     figures_without_a_task,
+    headline_figures,
     lag_svg,
     render_markdown,
     unselected_faults,
@@ -21,6 +24,18 @@ from kafkalab.domain.report import (
 )
 from kafkalab.hooks.object_store import ObjectStoreHook
 from kafkalab.operators.faults import FaultOperator
+from kafkalab.settings import get_settings
+
+# The XCom key under which a failed task leaves its failure message for the report.
+FAILURE_KEY = "failure"
+
+
+def record_failure(context: Context) -> None:
+    """``on_failure_callback`` of every lab task: a failed task has no result, so its
+    message would otherwise live only in its log."""
+    exception = context.get("exception")
+    if exception is not None:
+        context["ti"].xcom_push(key=FAILURE_KEY, value=str(exception)[:4000])
 
 
 class LabReportOperator(BaseOperator):
@@ -48,6 +63,7 @@ class LabReportOperator(BaseOperator):
         title: str,
         figures: Mapping[str, BaseOperator | XComArg] | None = None,
         lag_series: Mapping[str, BaseOperator | XComArg] | None = None,
+        headline: Mapping[str, tuple[str, str]] | None = None,
         bucket: str = "lab-reports",
         object_store_conn_id: str = "lab_object_store",
         **kwargs: Any,
@@ -61,6 +77,17 @@ class LabReportOperator(BaseOperator):
         self.lag_series = {
             name: self._source_task_id(name, s) for name, s in (lag_series or {}).items()
         }
+        self.headline = dict(headline or {})
+        unknown = {
+            name: path
+            for name, (path, _) in self.headline.items()
+            if path.split(".", 1)[0] not in self.figures
+        }
+        if unknown:
+            raise ValueError(
+                f"report {self.task_id}: headline figures read figures the report does not "
+                f"have: {unknown} (figures: {sorted(self.figures)})"
+            )
         self.bucket = bucket
         self.object_store_conn_id = object_store_conn_id
 
@@ -107,20 +134,36 @@ class LabReportOperator(BaseOperator):
             value = ti.xcom_pull(task_ids=task_id)
             if isinstance(value, dict):
                 series[name] = [tuple(sample) for sample in value.get("samples", [])]
+        failures = {
+            task: ti.xcom_pull(task_ids=task, key=FAILURE_KEY)
+            for task, state in states.items()
+            if state == "failed"
+        }
+        order = [task for task in self.dag.task_ids if task != self.task_id]
+        prefix = f"{dag_id}/{run_id}"
+        location = f"s3://{self.bucket}/{prefix}/"
         report = {
+            "schema": REPORT_SCHEMA,
             "title": self.title,
             "dag_id": dag_id,
             "run_id": run_id,
+            "fault": context["params"].get("fault", "none"),
             "written_at": time.time(),
             "verdict": verdict,
             "failed_tasks": failed,
+            "checks": check_rows(order, states, may_skip, failures),
+            "headline": headline_figures(figures, self.headline),
+            "links": {
+                "full report (JSON)": f"{location}report.json",
+                "full report (Markdown)": f"{location}report.md",
+                "this run in Airflow": f"{get_settings().airflow_url}/dags/{dag_id}/runs/{run_id}",
+            },
             "skipped_faults": sorted(may_skip & set(states)),
             "tasks": states,
             "figures": figures,
-            "lag_series": series,
+            "series": {"lag": series},
         }
         svg = lag_svg(series)
-        prefix = f"{dag_id}/{run_id}"
         client = ObjectStoreHook(self.object_store_conn_id).get_conn().client()
         if not client.bucket_exists(self.bucket):
             client.make_bucket(self.bucket)
@@ -139,7 +182,6 @@ class LabReportOperator(BaseOperator):
                 len(data),
                 content_type=content_type,
             )
-        location = f"s3://{self.bucket}/{prefix}/"
         self.log.info("report written to %s\n%s", location, files["report.md"][0])
         summary = {
             "verdict": verdict,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from kafkalab.domain.report import (
+    check_rows,
     describe_not_passed,
     figures_without_a_task,
     render_markdown,
@@ -54,18 +55,25 @@ def test_unselected_faults() -> None:
 
 
 def test_the_markdown_names_a_skipped_check() -> None:
+    states = {"verify.check": "skipped", "verify.fault_x": "skipped"}
     report = {
         "title": "t",
         "dag_id": "d",
         "run_id": "r",
+        "fault": "none",
         "verdict": "failed",
-        "failed_tasks": ["verify.check"],
-        "tasks": {"verify.check": "skipped", "verify.fault_x": "skipped"},
+        "checks": check_rows(list(states), states, {"verify.fault_x"}, {}),
+        "headline": [],
+        "links": {},
         "figures": {},
     }
     markdown = render_markdown(report, has_plot=False)
     assert "**Verdict: FAILED**" in markdown
-    assert "Tasks that did not pass: verify.check (skipped: it never ran" in markdown
+    assert (
+        "- **verify.check** (skipped): it never ran, so it proved nothing (look at its trigger "
+        "rule)"
+    ) in markdown
+    assert "- · verify.fault_x: skipped-by-fault" in markdown
 
 
 def test_a_figure_whose_task_is_not_in_the_dag_is_named() -> None:
