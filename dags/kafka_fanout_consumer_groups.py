@@ -11,24 +11,42 @@ detection and audit side by side.
 1. The generator runs in the background; the Spark streaming job consumes
    `raw_financial_transactions` into a Delta table and commits its progress to its
    own group, so its lag is visible (as in Grafana's lag panel).
-2. Once Spark has caught up, a target is noted (the topics' end offsets) and two new
-   groups consume from the beginning up to it, as the lab guide's console consumers:
-   `real-time-dashboard-financial` on transactions, `audit-log-insurance` on claims.
-   A reference reader does the same, as the log's own witness.
-3. While they run, a sensor watches the Spark group's lag.
+2. Once Spark has caught up, its lag is sampled for `hold_seconds` as a baseline. The
+   generator's acknowledged events are noted, then a target (the topics' end offsets).
+3. The new groups consume from the beginning, as the lab guide's console consumers:
+   `real-time-dashboard-financial` on transactions reads only up to halfway through
+   the compared window and stops (it commits where it got to and leaves). While it is
+   stopped, `audit-log-insurance` on claims and a reference reader per topic read up to
+   the target. Then the dashboard resumes from its committed offsets, reaches the
+   target and stays attached as a live consumer for `hold_seconds`. Every read samples
+   the Spark group's lag about once a second, from its first record to its last.
+4. The generator is stopped: its final counts are the acknowledged events.
 
 **Verified.**
+- *Independent progress:* every Spark-lag sample taken inside any new group's reading
+  window is at most the baseline's peak + `lag_threshold`, and every window has
+  samples (baseline and window max/median are reported). Relative to the baseline: a
+  streaming job's committed lag is a sawtooth whose peak (a micro-batch's worth of
+  records) depends on the machine; the new groups must not push it higher.
+- *One group stopped, the others go on:* while the dashboard was stopped, Kafka's
+  committed offsets kept it at its stop point and showed the audit group and the
+  reference readers at the target.
 - *All consumers receive the data:* each new group's committed offsets reached the
-  target (Kafka's record, not the consumer's claim).
-- *Independent progress:* the Spark group's lag stayed at most `lag_threshold` for
-  `hold_seconds` while the new groups ran.
-- *Data consistency:* within every partition, the dashboard group, the Spark job
-  (its Delta table) and the reference reader saw the same sequence of offsets and
-  event ids; the audit group and the reference reader likewise on claims.
+  target. Every read commits the position it actually reached (Kafka's record, not the
+  consumer's claim).
+- *Data consistency:* within every partition of the window (from the run's start to
+  the target), the dashboard group (its two reads together), the Spark job (its Delta
+  table) and the reference reader saw the same sequence of offsets and event ids; the
+  audit group and the reference reader likewise on claims. Each group's ids are also
+  compared with the generator's: every event acknowledged before the target is in the
+  window exactly once, and every id there was acknowledged by the run.
 
-**Params.** `rate`, `lag_threshold`, `hold_seconds`, `timeout_seconds`, and `fault`:
-`freeze_spark` (the Spark job hangs while the groups run) or `consumer_stopped_early`
-(the dashboard group commits only half of the range).
+**Params.** `rate`, `lag_threshold` (Spark's lag once caught up, and how far above
+its baseline peak it may rise while the groups read), `hold_seconds` (the baseline's
+length and the live tail after the last read), `timeout_seconds`, and `fault`: `freeze_spark` (the
+Spark job hangs before the groups read: its lag passes the threshold inside their
+reading windows) or `consumer_stopped_early` (the dashboard's resumed read really stops
+halfway to the target: its committed offsets fall short).
 """
 
 from __future__ import annotations
@@ -49,15 +67,21 @@ from kafkalab.exercise import (
     records_between,
     setup_group,
 )
-from kafkalab.operators.checks import CompareSequencesOperator, GroupsCaughtUpOperator
-from kafkalab.operators.consumer_group import ConsumerGroupRunOperator
+from kafkalab.operators.checks import (
+    AcknowledgedSoFarOperator,
+    CompareSequencesOperator,
+    GroupsCaughtUpOperator,
+    LagWhileReadingOperator,
+    StoppedGroupOperator,
+)
+from kafkalab.operators.consumer_group import ConsumerGroupRunOperator, halfway
 from kafkalab.operators.delta import DeltaReconcileOperator
-from kafkalab.operators.faults import freeze_streaming_job, rewind_group
+from kafkalab.operators.faults import freeze_streaming_job, stop_consumer_early
 from kafkalab.operators.generator import StopGeneratorOperator
+from kafkalab.operators.lag_sampling import ConsumerLagSamplingOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
 from kafkalab.operators.spark import StopStreamingJobOperator
 from kafkalab.sensors.delta import DeltaTableSensor
-from kafkalab.sensors.lag import ConsumerLagSensor
 
 TOPICS = load_topic_specs()
 TRANSACTIONS, CLAIMS = "raw_financial_transactions", "raw_insurance_claims"
@@ -72,10 +96,18 @@ DASHBOARD, AUDIT = "real-time-dashboard-financial", "audit-log-insurance"
     params={
         "rate": Param(200, type="number", minimum=1, description="generator events/s"),
         "lag_threshold": Param(
-            1000, type="integer", minimum=0, description="most records the Spark group may lag"
+            1000,
+            type="integer",
+            minimum=0,
+            description="most records the Spark group may lag once caught up, and may rise "
+            "above its baseline peak while the new groups read",
         ),
         "hold_seconds": Param(
-            30, type="integer", minimum=0, description="how long the Spark lag must stay low"
+            30,
+            type="integer",
+            minimum=0,
+            description="seconds of baseline lag sampling, and of the live tail after the "
+            "last read",
         ),
     },
     timeout_seconds=300,
@@ -85,6 +117,7 @@ def kafka_fanout_consumer_groups() -> Report:
     run = "{{ run_id | slug }}"
     spark_group = f"spark-fanout-{run}"
     handle = f"fanout-{run}"
+    generator_run = f"fanout-{run}"
     output = lake_path("exercises", "fanout", run, "financial")
     timeout = "{{ params.timeout_seconds }}"
 
@@ -93,7 +126,7 @@ def kafka_fanout_consumer_groups() -> Report:
     with TaskGroup("stream") as stream:
         streaming = live_stream(
             offsets_of=[TRANSACTIONS, CLAIMS],
-            generator_run=f"fanout-{run}",
+            generator_run=generator_run,
             topic=TRANSACTIONS,
             handle=handle,
             output_path=output,
@@ -104,59 +137,106 @@ def kafka_fanout_consumer_groups() -> Report:
         start = streaming.start
 
     with TaskGroup("fan_out") as fan_out:
+        baseline = ConsumerLagSamplingOperator(
+            task_id="spark_lag_baseline",
+            group=spark_group,
+            topics=[TRANSACTIONS],
+            duration="{{ params.hold_seconds }}",
+        )
+        # Just before the target: every event acknowledged by now is inside the window.
+        acknowledged = AcknowledgedSoFarOperator(
+            task_id="acknowledged_at_target", run_id=generator_run
+        )
         target = SnapshotEndOffsetsOperator(task_id="offsets_target", topics=[TRANSACTIONS, CLAIMS])
         freeze = fault_task("freeze_spark", freeze_streaming_job, handle=handle)
-        # The lab guide's console consumers: from the beginning up to the target.
-        dashboard, audit = (
-            ConsumerGroupRunOperator(
-                task_id=task_id,
-                group=group,
-                topic=topic,
-                until=target.output,
-                window_start=start.output,
-            )
-            for task_id, group, topic in (
-                ("dashboard_group", DASHBOARD, TRANSACTIONS),
-                ("audit_group", AUDIT, CLAIMS),
-            )
+        # Every read samples the Spark group's lag while it reads, and keeps its window's
+        # (offset, id) pairs for the checks.
+        reading = {"watch_group": spark_group, "watch_topics": [TRANSACTIONS], "keep_records": True}
+        stop_point = ComputedValue(halfway, start.output, target.output, topic=TRANSACTIONS)
+        # The lab guide's console consumers: from the beginning. The dashboard stops
+        # halfway through the window; the others read on to the target meanwhile.
+        dashboard_half = ConsumerGroupRunOperator(
+            task_id="dashboard_reads_half",
+            group=DASHBOARD,
+            topic=TRANSACTIONS,
+            until=stop_point,
+            window_start=start.output,
+            trigger_rule="none_failed",  # after the freeze fault, selected or not
+            **reading,
         )
+        audit = ConsumerGroupRunOperator(
+            task_id="audit_group",
+            group=AUDIT,
+            topic=CLAIMS,
+            until=target.output,
+            window_start=start.output,
+            **reading,
+        )
+        reference_groups = {
+            topic: f"kafkalab-reference-{topic}-{run}" for topic in (TRANSACTIONS, CLAIMS)
+        }
         reference = {
             topic: ConsumerGroupRunOperator(
                 task_id=f"reference_{topic}",
-                group=f"kafkalab-reference-{run}",
+                group=reference_groups[topic],
                 topic=topic,
                 until=target.output,
                 # The witness reads just the compared window; the groups read it all.
                 window_start=start.output,
                 from_beginning=False,
+                **reading,
             )
             for topic in (TRANSACTIONS, CLAIMS)
         }
-        independent = ConsumerLagSensor(
-            task_id="spark_lag_stays_low",
-            group=spark_group,
-            topics=[TRANSACTIONS],
-            mode="at_most",
-            threshold="{{ params.lag_threshold }}",
-            hold_for="{{ params.hold_seconds }}",
-            timeout_seconds=timeout,
-            # The freeze fault skips itself unless selected: that skip must not skip the
-            # check, while a failure upstream still stops it.
-            trigger_rule="none_failed",
+        stopped = StoppedGroupOperator(
+            task_id="dashboard_stopped_others_finished",
+            group=DASHBOARD,
+            topic=TRANSACTIONS,
+            stop_at=stop_point,
+            others=[(AUDIT, CLAIMS), *((g, t) for t, g in reference_groups.items())],
+            target=target.output,
         )
-        target >> [dashboard, audit, *reference.values()]
-        target >> freeze >> independent
-
-    with TaskGroup("verify") as verify:
-        # Here, not in fan_out: a fault task that ends a group would hand its skip to
-        # every first task of the next group.
         stopped_early = fault_task(
             "consumer_stopped_early",
-            rewind_group,
+            stop_consumer_early,
             group=DASHBOARD,
             topic=TRANSACTIONS,
             target=target.output,
         )
+        dashboard_resumed = ConsumerGroupRunOperator(
+            task_id="dashboard_resumes",
+            group=DASHBOARD,
+            topic=TRANSACTIONS,
+            until=target.output,
+            window_start=start.output,
+            resume=True,
+            # The fault's stop point when it was selected; None (read on) otherwise.
+            stop_at=stopped_early.output,
+            # Attached after the target as a live consumer: the last window is long
+            # enough for a Spark job that stopped keeping up to show it.
+            follow_seconds="{{ params.hold_seconds }}",
+            trigger_rule="none_failed",  # after the fault task, selected or not
+            **reading,
+        )
+        stop_generator_run = StopGeneratorOperator(task_id="stop_generator", run_id=generator_run)
+        baseline >> acknowledged >> target >> freeze >> dashboard_half
+        dashboard_half >> [audit, *reference.values()] >> stopped >> stopped_early
+        stopped_early >> dashboard_resumed >> stop_generator_run
+
+    with TaskGroup("verify") as verify:
+        independent = LagWhileReadingOperator(
+            task_id="spark_lag_stays_low",
+            group=spark_group,
+            threshold="{{ params.lag_threshold }}",
+            baseline=baseline.output,
+            readings={
+                f"{DASHBOARD} (first half)": dashboard_half.output,
+                AUDIT: audit.output,
+                **{f"reference reader of {t}": r.output for t, r in reference.items()},
+                f"{DASHBOARD} (resumed, then live)": dashboard_resumed.output,
+            },
+        )
+        # After the lag check: a Spark job that fell behind has not reached the target.
         landed = DeltaTableSensor(
             task_id="spark_reached_target",
             path=output,
@@ -179,28 +259,33 @@ def kafka_fanout_consumer_groups() -> Report:
             task_id="groups_received_everything",
             groups={DASHBOARD: TRANSACTIONS, AUDIT: CLAIMS},
             target=target.output,
-            trigger_rule="none_failed",  # after the fault task, as spark_lag_stays_low
         )
+        acknowledged_ids = {
+            "acknowledged_at_target": acknowledged.output,
+            "acknowledged": stop_generator_run.output,
+        }
         same_transactions = CompareSequencesOperator(
             task_id="same_sequence_transactions",
             topic=TRANSACTIONS,
             sequences={
                 "reference": reference[TRANSACTIONS].output,
-                DASHBOARD: dashboard.output,
+                DASHBOARD: [dashboard_half.output, dashboard_resumed.output],
                 "spark (Delta)": spark_view.output,
             },
+            **acknowledged_ids,
         )
         same_claims = CompareSequencesOperator(
             task_id="same_sequence_claims",
             topic=CLAIMS,
             sequences={"reference": reference[CLAIMS].output, AUDIT: audit.output},
+            **acknowledged_ids,
         )
-        landed >> spark_view >> same_transactions
-        stopped_early >> caught_up
+        independent >> landed >> spark_view >> same_transactions
 
     with TaskGroup("teardown") as teardown:
-        stop_generator = StopGeneratorOperator(
-            task_id="stop_generator", run_id=f"fanout-{run}", trigger_rule="all_done"
+        # Already stopped after the reads; here it is stopped whatever happened.
+        StopGeneratorOperator(
+            task_id="stop_generator", run_id=generator_run, trigger_rule="all_done"
         )
         stop_spark = StopStreamingJobOperator(
             task_id="stop_spark", handle=handle, trigger_rule="all_done"
@@ -210,18 +295,19 @@ def kafka_fanout_consumer_groups() -> Report:
     return Report(
         title="Kafka fan-out to independent consumer groups",
         figures={
-            "dashboard": dashboard,
-            "audit": audit,
+            "spark_lag": independent,
+            "stopped_group": stopped,
             "spark_delta": spark_view,
             "groups": caught_up,
             "transactions": same_transactions,
             "claims": same_claims,
-            "generator": stop_generator,
+            "generator": stop_generator_run,
             "spark_job": stop_spark,
         },
         lag_series={
             "spark lag (catching up)": streaming.caught_up,
-            "spark lag (groups running)": independent,
+            "spark lag (baseline)": baseline,
+            "spark lag (groups reading)": independent,
         },
     )
 

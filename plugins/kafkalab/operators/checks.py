@@ -6,7 +6,10 @@ out); the operator fetches the facts and fails the task with that message.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import statistics
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +21,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from pydantic import ValidationError
 
 from kafkalab.domain.offsets import Offsets, offsets_for
-from kafkalab.domain.reconcile import compress_offsets
-from kafkalab.domain.schemas import STREAMS, StreamSpec, sequenced_id
+from kafkalab.domain.reconcile import compress_offsets, sequence_digest
+from kafkalab.domain.schemas import STREAMS, StreamSpec, sequenced_id, stream_for_topic
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.kafka.ranges import Record, read_between
 from kafkalab.operators.generator import ingestor_url
@@ -211,6 +214,34 @@ class VerifyGeneratorRunOperator(BaseOperator):
 # --- every consumer saw the same log -------------------------------------------------------
 
 
+def combined_read(result: dict | list[dict]) -> dict[str, Any]:
+    """One consumer's read of a range, from one ConsumerGroupRunOperator result or the
+    results of its successive legs (a group stopped, then resumed from its commits).
+
+    Per partition: ``from`` of the first leg, ``to`` of the last, the records of all legs
+    counted, and, when the legs kept their records, the window's ``[offset, id]`` pairs
+    and their digest recomputed over all legs: a resumed read that lost or repeated a
+    record shows in the count and in the digest.
+    """
+    legs = result if isinstance(result, list) else [result]
+    partitions: dict[str, dict[str, Any]] = {}
+    for leg in legs:
+        for partition, s in leg["partitions"].items():
+            into = partitions.setdefault(
+                partition, {"from": s["from"], "count": 0, "digest": s["digest"], "records": []}
+            )
+            into["to"] = s["to"]
+            into["count"] += s["count"]
+            if "records" in s:
+                into["records"].extend(s["records"])
+            elif len(legs) > 1:
+                raise ValueError("legs of one read must keep their records (keep_records=True)")
+    for into in partitions.values():
+        if len(legs) > 1 or into["records"]:
+            into["digest"] = sequence_digest(tuple(r) for r in into["records"])
+    return {"consumed": sum(leg["consumed"] for leg in legs), "partitions": partitions}
+
+
 @dataclass(frozen=True)
 class ConsumerViews:
     """Per consumer: the digest of each partition's sequence, and how many records it got."""
@@ -220,18 +251,20 @@ class ConsumerViews:
     short_reads: list[str]
 
 
-def consumer_views(sequences: dict[str, dict]) -> ConsumerViews:
+def consumer_views(sequences: dict[str, dict | list[dict]]) -> ConsumerViews:
     digests: dict[str, dict[str, str]] = {}
     received: dict[str, int] = {}
     short_reads = []
     for name, result in sequences.items():
-        if "digests" in result:  # the Spark job's Delta table, already reconciled
+        if isinstance(result, dict) and "digests" in result:
+            # The Spark job's Delta table, already reconciled.
             digests[name] = result["digests"]
             received[name] = result["present"]
             continue
-        digests[name] = {p: s["digest"] for p, s in result["partitions"].items()}
-        received[name] = result["consumed"]
-        for partition, s in sorted(result["partitions"].items()):
+        read = combined_read(result)
+        digests[name] = {p: s["digest"] for p, s in read["partitions"].items()}
+        received[name] = read["consumed"]
+        for partition, s in sorted(read["partitions"].items()):
             if s["count"] != s["to"] - s["from"]:
                 short_reads.append(
                     f"group {name} received {s['count']} of the {s['to'] - s['from']} "
@@ -255,30 +288,137 @@ def same_sequences_failure(topic: str, views: ConsumerViews) -> str | None:
     return f"consumers of {topic} did not all see the same log:\n  " + "\n  ".join(problems)
 
 
-class CompareSequencesOperator(BaseOperator):
-    """Every consumer saw every record of its range, and all saw the same sequences.
+def _sequence_numbers(ids: Iterable[str]) -> str:
+    return compress_offsets(int(i.rsplit("-", 1)[1]) for i in ids)
 
-    ``sequences`` maps a consumer's name to a ConsumerGroupRunOperator result, or to a
-    DeltaReconcileOperator summary with digests (the Spark job's view of the range).
+
+def acknowledged_sequence_failure(
+    stream: StreamSpec,
+    run_id: str,
+    windows: dict[str, dict[str, list]],
+    at_target: dict[str, Any],
+    in_the_end: dict[str, Any],
+) -> str | None:
+    """Each consumer's window holds every event acknowledged before the target, once, and
+    nothing the generator never acknowledged.
+
+    ``windows``: consumer -> partition -> ``[offset, event id]`` pairs of the compared
+    window. ``at_target``/``in_the_end``: the generator's counts for ``stream``'s topic
+    read just before the target snapshot and when the run was stopped. The generator is
+    the independent source: a record Kafka holds twice is seen twice by every consumer,
+    so comparing consumers with each other alone would miss it.
+    """
+    topic = stream.topic
+    before = acknowledged_ids(stream, run_id, at_target)
+    acknowledged = acknowledged_ids(stream, run_id, in_the_end)
+    problems = []
+    if not before:
+        problems.append(
+            f"the generator had acknowledged no event on {topic} before the target snapshot: "
+            "the window proves nothing"
+        )
+    for summary, moment in ((at_target, "before the target snapshot"), (in_the_end, "in the end")):
+        if not summary.get("contiguous", True):
+            problems.append(
+                f"the generator's acknowledged sequences on {topic} {moment} have gaps "
+                f"(first {summary['first_sequence']}, last {summary['last_sequence']}, "
+                f"{summary['acknowledged']} acknowledged): its id range is not what it had"
+            )
+    for name, window in windows.items():
+        places: dict[str, list[str]] = {}
+        for partition, records in sorted(window.items(), key=lambda item: int(item[0])):
+            for offset, event_id in records:
+                places.setdefault(event_id, []).append(f"{partition}:{offset}")
+        missing = sorted(before - set(places))
+        repeated = {i: where for i, where in sorted(places.items()) if len(where) > 1}
+        unknown = [i for i in sorted(places) if i not in acknowledged]
+        if missing:
+            problems.append(
+                f"{name}: {len(missing)} events acknowledged before the target snapshot are "
+                f"not in the window (sequences {_sequence_numbers(missing)})"
+            )
+        if repeated:
+            examples = ", ".join(f"{i} at {' and '.join(w)}" for i, w in list(repeated.items())[:3])
+            problems.append(f"{name}: {len(repeated)} events more than once, e.g. {examples}")
+        if unknown:
+            examples = ", ".join(f"{i} at {places[i][0]}" for i in unknown[:3])
+            problems.append(
+                f"{name}: {len(unknown)} records the generator never acknowledged, e.g. {examples}"
+            )
+    if not problems:
+        return None
+    return (
+        f"consumers of {topic} do not hold exactly the events generator run {run_id} "
+        "acknowledged:\n  " + "\n  ".join(problems)
+    )
+
+
+class CompareSequencesOperator(BaseOperator):
+    """Every consumer saw every record of its range, all saw the same sequences, and those
+    are the events the generator acknowledged.
+
+    ``sequences`` maps a consumer's name to a ConsumerGroupRunOperator result (or the list
+    of its legs' results), or to a DeltaReconcileOperator summary with digests (the Spark
+    job's view of the range). With ``acknowledged_at_target`` (a GeneratorStatusOperator
+    result read just before the target snapshot) and ``acknowledged`` (the run's final
+    summary), every consumer whose results kept their records is also compared, by id,
+    with what the generator had acknowledged; the others by digest with those.
     """
 
-    template_fields: Sequence[str] = ("sequences",)
+    template_fields: Sequence[str] = ("sequences", "acknowledged_at_target", "acknowledged")
     ui_color = "#d5f5e3"
 
-    def __init__(self, *, topic: str, sequences: dict[str, dict], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        topic: str,
+        sequences: dict[str, Any],
+        acknowledged_at_target: dict | None = None,
+        acknowledged: dict | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.topic = topic
         self.sequences = sequences
+        self.acknowledged_at_target = acknowledged_at_target
+        self.acknowledged = acknowledged
 
     def execute(self, context: Context) -> dict[str, Any]:
         views = consumer_views(self.sequences)
-        _fail_if(same_sequences_failure(self.topic, views))
-        return {
+        failures = [same_sequences_failure(self.topic, views)]
+        figures: dict[str, Any] = {
             "topic": self.topic,
             "records_per_consumer": views.received,
             "partitions_compared": len(next(iter(views.digests.values()))),
             "consumers": sorted(views.digests),
         }
+        if self.acknowledged is not None:
+            stream = stream_for_topic(self.topic)
+            at_target = (self.acknowledged_at_target or {}).get("summary") or {}
+            windows = {
+                name: {p: s["records"] for p, s in combined_read(result)["partitions"].items()}
+                for name, result in self.sequences.items()
+                if not (isinstance(result, dict) and "digests" in result)
+            }
+            failures.append(
+                acknowledged_sequence_failure(
+                    stream,
+                    self.acknowledged["run_id"],
+                    windows,
+                    at_target.get("topics", {}).get(self.topic, {"acknowledged": 0}),
+                    self.acknowledged["topics"][self.topic],
+                )
+            )
+            figures["checked_by_id"] = sorted(windows)
+            figures["acknowledged_before_target"] = len(
+                acknowledged_ids(
+                    stream,
+                    self.acknowledged["run_id"],
+                    at_target.get("topics", {}).get(self.topic, {"acknowledged": 0}),
+                )
+            )
+        _fail_if("\n".join(f for f in failures if f) or None)
+        return figures
 
 
 # --- new records reached every partition ---------------------------------------------------
@@ -385,3 +525,286 @@ class GroupsCaughtUpOperator(BaseOperator):
         }
         _fail_if(groups_caught_up_failure(progress))
         return progress
+
+
+# --- one group stopped mid-range, the others went on ---------------------------------------
+
+
+def stopped_group_failure(stopped: dict[str, Any], others: dict[str, dict[str, Any]]) -> str | None:
+    """While one group was stopped, Kafka kept it at its stop point and the others finished.
+
+    ``stopped``: the group's ``group``, ``topic``, ``stop_at``, ``target`` and
+    ``committed`` offsets; ``others``: group -> ``topic``, ``committed``, ``target``.
+    """
+    group, topic = stopped["group"], stopped["topic"]
+    stop_at: Offsets = stopped["stop_at"]
+    target: Offsets = stopped["target"]
+    problems = []
+    if not any(stop < target.get(p, stop) for p, stop in stop_at.items()):
+        problems.append(
+            f"group {group} was not stopped mid-range: its stop point {stop_at} is not "
+            f"before the target {target} on any partition"
+        )
+    for partition, stop in sorted(stop_at.items()):
+        got = stopped["committed"].get(partition)
+        if got != stop:
+            problems.append(
+                f"group {group} (stopped) on {topic} partition {partition}: committed "
+                f"{'nothing' if got is None else got}, expected its stop point {stop}"
+            )
+    for other, seen in others.items():
+        for partition, end in sorted(seen["target"].items()):
+            got = seen["committed"].get(partition)
+            if got is None or got < end:
+                problems.append(
+                    f"group {other} on {seen['topic']} partition {partition}: committed "
+                    f"{'nothing' if got is None else got}, expected at least {end} "
+                    f"while {group} was stopped"
+                )
+    if not problems:
+        return None
+    return (
+        f"stopping group {group} mid-range did not leave it stopped and the others "
+        "finishing, by Kafka's committed offsets:\n  " + "\n  ".join(problems)
+    )
+
+
+class StoppedGroupOperator(BaseOperator):
+    """Kafka's committed offsets while ``group`` is stopped: it sits at ``stop_at``, and
+    every group of ``others`` (``[group, topic]`` pairs) reached ``target``."""
+
+    template_fields: Sequence[str] = ("stop_at", "others", "target")
+    ui_color = "#d5f5e3"
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        topic: str,
+        stop_at: dict,
+        others: list[tuple[str, str]],
+        target: dict,
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.group = group
+        self.topic = topic
+        self.stop_at = stop_at
+        self.others = others
+        self.target = target
+        self.kafka_config_id = kafka_config_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
+        stopped = {
+            "group": self.group,
+            "topic": self.topic,
+            "stop_at": offsets_for(self.topic, self.stop_at) or {},
+            "target": offsets_for(self.topic, self.target) or {},
+            "committed": admin.committed_offsets(self.group, [self.topic]).get(self.topic, {}),
+        }
+        others = {
+            group: {
+                "topic": topic,
+                "committed": admin.committed_offsets(group, [topic]).get(topic, {}),
+                "target": offsets_for(topic, self.target) or {},
+            }
+            for group, topic in self.others
+        }
+        _fail_if(stopped_group_failure(stopped, others))
+        return {"stopped": stopped, "others": others}
+
+
+# --- the Spark group kept up while the new groups read -------------------------------------
+
+
+def _clock(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%H:%M:%S UTC")
+
+
+def _spread(samples: Iterable[Sequence[float]]) -> dict[str, Any]:
+    lags = [int(lag) for _, lag in samples]
+    if not lags:
+        return {"samples": 0, "max": None, "median": None}
+    return {"samples": len(lags), "max": max(lags), "median": statistics.median(lags)}
+
+
+def _inside(window: dict) -> list[tuple[float, int]]:
+    """The samples taken between the read's first and last moment."""
+    start, end = window["started_at"], window["ended_at"]
+    return [(t, lag) for t, lag in window["samples"] if start <= t <= end]
+
+
+def reading_windows(readings: dict[str, dict]) -> dict[str, dict | None]:
+    """name -> the lag watched during that consumer's read (``result["watched"]``)."""
+    return {name: result.get("watched") for name, result in readings.items()}
+
+
+def lag_while_reading_failure(
+    group: str, threshold: int, windows: dict[str, dict | None], baseline: list
+) -> str | None:
+    """``group``'s lag stayed within ``threshold`` of its baseline peak in every sample
+    taken inside the new groups' reading windows, and each window has such samples.
+
+    ``windows``: reader -> ``{"group", "started_at", "ended_at", "samples"}`` (None when
+    the reader watched nothing); ``baseline``: ``[taken_at, lag]`` samples from before
+    the readers started. Relative to the baseline, not absolute: a streaming job's
+    committed lag is a sawtooth whose peak is one micro-batch's worth of records, which
+    depends on how fast the machine is; the readers must not push it higher than
+    ``threshold`` above the peak it had without them. A frozen job's lag grows by the
+    producer's rate for the whole of the reads and passes it.
+    """
+    base = _spread(baseline)
+    limit = None if base["max"] is None else base["max"] + threshold
+    unmeasured, breaches = [], []
+    if limit is None:
+        unmeasured.append("no baseline sample before they started")
+    if not windows:
+        unmeasured.append("no reading window was given")
+    for name, window in windows.items():
+        if window is None:
+            unmeasured.append(f"the read of {name} sampled no lag")
+            continue
+        if window["group"] != group:
+            unmeasured.append(f"the read of {name} sampled the lag of {window['group']}")
+            continue
+        start, end = window["started_at"], window["ended_at"]
+        span = f"{_clock(start)} to {_clock(end)}"
+        inside = _inside(window)
+        if not inside:
+            unmeasured.append(f"no sample of its lag inside the read of {name} ({span})")
+            continue
+        over = [(t, lag) for t, lag in inside if limit is not None and lag > limit]
+        if over:
+            taken, lag = over[0]
+            breaches.append(
+                f"while {name} read ({span}): lag {lag} at {_clock(taken)}, "
+                f"{taken - start:.1f}s into its read; {len(over)} of {len(inside)} samples "
+                f"above {limit}, highest {max(lag for _, lag in over)}"
+            )
+    if not (unmeasured or breaches):
+        return None
+    before = (
+        f"baseline before they started: max {base['max']}, median {base['median']} "
+        f"of {base['samples']} samples"
+    )
+    if breaches:
+        headline = (
+            f"group {group} fell behind while the new groups read: its lag must stay at "
+            f"most {limit} (its baseline peak + lag_threshold {threshold}) in every sample "
+            f"of their reads ({before})"
+        )
+    else:
+        headline = (
+            f"group {group}'s lag was not measured while the new groups read, so its "
+            f"independence is not shown ({before})"
+        )
+    return headline + ":\n  " + "\n  ".join(breaches + unmeasured)
+
+
+def lag_while_reading_figures(windows: dict[str, dict | None], baseline: list) -> dict[str, Any]:
+    """The baseline's spread against the spread of the samples inside the reads."""
+    samples = sorted(sample for window in windows.values() if window for sample in _inside(window))
+    return {
+        "baseline": _spread(baseline),
+        "while_reading": _spread(samples),
+        "reads": {
+            name: {
+                "seconds": round(window["ended_at"] - window["started_at"], 1),
+                **_spread(_inside(window)),
+            }
+            for name, window in windows.items()
+            if window
+        },
+        # The report plots a result's samples as a lag series.
+        "samples": [list(sample) for sample in samples],
+    }
+
+
+class LagWhileReadingOperator(BaseOperator):
+    """The watched group (the Spark job's) kept its lag within ``threshold`` of the peak
+    of a baseline sampled before the new groups started, in every sample taken while
+    they read.
+
+    ``readings``: name -> ConsumerGroupRunOperator result run with ``watch_group=group``;
+    ``baseline``: a ConsumerLagSamplingOperator result over the same group.
+    """
+
+    template_fields: Sequence[str] = ("group", "threshold", "readings", "baseline")
+    ui_color = "#d5f5e3"
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        threshold: int | str,
+        readings: dict[str, Any],
+        baseline: dict,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.group = group
+        self.threshold = threshold
+        self.readings = readings
+        self.baseline = baseline
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        windows = reading_windows(self.readings)
+        baseline = (self.baseline or {}).get("samples") or []
+        figures = lag_while_reading_figures(windows, baseline)
+        self.log.info(
+            "baseline %s; while reading %s", figures["baseline"], figures["while_reading"]
+        )
+        _fail_if(lag_while_reading_failure(self.group, int(self.threshold), windows, baseline))
+        return {"group": self.group, "threshold": int(self.threshold), **figures}
+
+
+# --- what the generator had acknowledged at a given moment ---------------------------------
+
+
+class AcknowledgedSoFarOperator(BaseOperator):
+    """A background generator run's counts now, as soon as each topic's acknowledged
+    sequences have no gap.
+
+    With requests in flight, acknowledgements arrive out of order: a status with a gap
+    would claim ids (inside its first..last range) that Kafka may not hold yet. The
+    status file is rewritten every 2 s, so a gap-free one comes quickly.
+    """
+
+    template_fields: Sequence[str] = ("run_id",)
+    ui_color = "#ebf5fb"
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        timeout_seconds: float = 120.0,
+        poll_interval: float = 0.5,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.run_id = run_id
+        self.timeout_seconds = timeout_seconds
+        self.poll_interval = poll_interval
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from kafkalab.generator.background import background_status
+        from kafkalab.settings import get_settings
+
+        deadline = time.monotonic() + self.timeout_seconds
+        while True:
+            status = background_status(get_settings(), str(self.run_id)).to_dict()
+            summary = status.get("summary") or {}
+            topics = summary.get("topics") or {}
+            if topics and all(t.get("contiguous", True) for t in topics.values()):
+                self.log.info(
+                    "acknowledged so far: %s", {n: t["acknowledged"] for n, t in topics.items()}
+                )
+                return status
+            if time.monotonic() > deadline:
+                raise AirflowFailException(
+                    f"generator run {self.run_id}: no status without gaps in its acknowledged "
+                    f"sequences within {self.timeout_seconds:.0f}s; last: {topics}"
+                )
+            time.sleep(self.poll_interval)

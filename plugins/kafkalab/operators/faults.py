@@ -124,14 +124,22 @@ def drop_latest_delta_commit(path: str) -> dict[str, Any]:
     return {"path": path, "removed": removed}
 
 
-def rewind_group(group: str, topic: str, target: dict) -> dict[str, Any]:
-    """Commit half of the target offsets for ``group``: a consumer that stopped early."""
+def stop_consumer_early(group: str, topic: str, target: dict) -> dict[str, Any]:
+    """Where ``group``'s next read stops: halfway from its committed offsets to the target.
+
+    The consumer task after this one reads the result (``{"topics": {topic: ...}}``) as
+    its ``stop_at``: it really stops there, commits the position it reached and closes,
+    as a consumer that died mid-range. Nothing here touches the group's offsets.
+    """
     from kafkalab.domain.offsets import offsets_for
     from kafkalab.hooks.kafka import LabKafkaHook
 
-    halves = {p: o // 2 for p, o in (offsets_for(topic, target) or {}).items()}
-    LabKafkaHook().lab_admin().reset_group_to_offsets(group, topic, halves)
-    return {"group": group, "topic": topic, "committed": halves}
+    committed = LabKafkaHook().lab_admin().committed_offsets(group, [topic]).get(topic, {})
+    stop = {
+        p: committed.get(p, 0) + (o - committed.get(p, 0)) // 2
+        for p, o in (offsets_for(topic, target) or {}).items()
+    }
+    return {"group": group, "topics": {topic: stop}}
 
 
 def recreate_topic(topic: str, partitions: int) -> dict[str, Any]:
@@ -186,3 +194,10 @@ def replay_with_the_wrong_schema() -> dict[str, Any]:
     operator's slip): it quarantines every record. The replay's start task reads the
     ``fault`` param to choose its stream; this task says so in the run."""
     return {"replay_stream": "insurance", "expected": "every record quarantined"}
+
+
+def scaled_kept_to_baseline_cores(cores: int | str) -> dict[str, Any]:
+    """The scaled job starts with the baseline's executor cores (a config copied from the
+    baseline's): more partitions, but no more tasks at once. The scaled phase's start task
+    takes its cores from this task's result when it ran, so the damage comes from here."""
+    return {"cores": int(cores)}
