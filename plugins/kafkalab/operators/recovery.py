@@ -208,8 +208,10 @@ class RecoveryObjectivesOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         stream = STREAMS[self.stream] if self.stream else stream_for_topic(self.topic)
         run_id = self.generator_summary["run_id"]
+        # A generator summary keys its counts by the stream's own topic name, also when
+        # the run wrote to another topic.
         acknowledged = acknowledged_ids(
-            stream, run_id, self.generator_summary["topics"][self.topic]
+            stream, run_id, self.generator_summary["topics"][stream.topic]
         )
         rows = self._table(self.path, [stream.id_field, "run_id"])
         recovered = tally_recovered(

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from kafkalab.domain.schemas import FINANCIAL
 from kafkalab.kafka.admin import KafkaAdmin
 from kafkalab.kafka.consumer_groups import run_consumer_group
 from kafkalab.operators.consumer_group import ConsumerGroupRunOperator
@@ -378,9 +379,9 @@ def test_recovery_objectives_compare_the_table_with_the_acknowledged_ids(landed)
     assert figures["rto_seconds"] == pytest.approx(30, abs=0.01)
 
     # Five more acknowledged events than the table holds, and a replay over its objective.
-    counts = landed.generator_summary["topics"][landed.topic]
+    counts = landed.generator_summary["topics"][FINANCIAL.topic]
     more = {**counts, "last_sequence": counts["last_sequence"] + 5}
-    summary = {**landed.generator_summary, "topics": {landed.topic: more}}
+    summary = {**landed.generator_summary, "topics": {FINANCIAL.topic: more}}
     with pytest.raises(AirflowFailException) as failure:
         recovery_objectives(landed, summary, rto=121).execute(CONTEXT)
     message = str(failure.value)
