@@ -24,10 +24,10 @@ detection and audit side by side.
 
 **Verified.**
 - *Independent progress:* every Spark-lag sample taken inside any new group's reading
-  window is at most the baseline's peak + `lag_threshold`, and every window has
+  window is at most the baseline's median + `lag_threshold`, and every window has
   samples (baseline and window max/median are reported). Relative to the baseline: a
-  streaming job's committed lag is a sawtooth whose peak (a micro-batch's worth of
-  records) depends on the machine; the new groups must not push it higher.
+  streaming job's committed lag is a sawtooth whose teeth (a micro-batch's worth of
+  records) depend on the machine; the new groups must not lift it further.
 - *One group stopped, the others go on:* while the dashboard was stopped, Kafka's
   committed offsets kept it at its stop point and showed the audit group and the
   reference readers at the target.
@@ -42,7 +42,7 @@ detection and audit side by side.
   window exactly once, and every id there was acknowledged by the run.
 
 **Params.** `rate`, `lag_threshold` (Spark's lag once caught up, and how far above
-its baseline peak it may rise while the groups read), `hold_seconds` (the baseline's
+its baseline median it may rise while the groups read), `hold_seconds` (the baseline's
 length and the live tail after the last read), `timeout_seconds`, and `fault`: `freeze_spark` (the
 Spark job hangs before the groups read: its lag passes the threshold inside their
 reading windows) or `consumer_stopped_early` (the dashboard's resumed read really stops
@@ -100,7 +100,7 @@ DASHBOARD, AUDIT = "real-time-dashboard-financial", "audit-log-insurance"
             type="integer",
             minimum=0,
             description="most records the Spark group may lag once caught up, and may rise "
-            "above its baseline peak while the new groups read",
+            "above its baseline median while the new groups read",
         ),
         "hold_seconds": Param(
             30,

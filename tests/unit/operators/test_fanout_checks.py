@@ -49,22 +49,22 @@ BASELINE = [[NOON - 3, 10], [NOON - 2, 30], [NOON - 1, 20]]
 
 
 def test_lag_within_the_threshold_of_the_baseline_peak_in_every_window_passes() -> None:
-    # Baseline peak 30: up to 130 is within a threshold of 100.
-    windows = {"g1": window([(0, 5), (5, 130)]), "g2": window([(10, 130)], 10, 20)}
+    # Baseline median 20: up to 120 is within a threshold of 100.
+    windows = {"g1": window([(0, 5), (5, 120)]), "g2": window([(10, 120)], 10, 20)}
     assert lag_while_reading_failure("spark", 100, windows, BASELINE) is None
 
 
 def test_a_breach_names_the_reader_the_lag_and_when_against_the_baseline() -> None:
     windows = {
         "g1": window([(0, 5), (5, 100)]),
-        "g2": window([(10, 50), (12.5, 1500), (14, 1030), (20, 1800)], 10, 20),
+        "g2": window([(10, 50), (12.5, 1500), (14, 1020), (20, 1800)], 10, 20),
     }
     assert lag_while_reading_failure("spark", 1000, windows, BASELINE) == (
-        "group spark fell behind while the new groups read: its lag must stay at most 1030 "
-        "(its baseline peak + lag_threshold 1000) in every sample of their reads (baseline "
+        "group spark fell behind while the new groups read: its lag must stay at most 1020 "
+        "(its baseline median + lag_threshold 1000) in every sample of their reads (baseline "
         "before they started: max 30, median 20 of 3 samples):\n"
         "  while g2 read (10:00:10 UTC to 10:00:20 UTC): lag 1500 at 10:00:12 UTC, 2.5s into "
-        "its read; 2 of 4 samples above 1030, highest 1800"
+        "its read; 2 of 4 samples above 1020, highest 1800"
     )
 
 
@@ -100,11 +100,11 @@ def test_no_window_a_read_that_watched_nothing_or_another_group_never_pass() -> 
 
 
 def test_a_breach_is_listed_before_the_unmeasured_reads() -> None:
-    windows = {"g1": None, "g2": window([(1, 131)])}
+    windows = {"g1": None, "g2": window([(1, 121)])}
     failure = lag_while_reading_failure("spark", 100, windows, BASELINE)
     assert failure.splitlines()[1:] == [
-        "  while g2 read (10:00:00 UTC to 10:00:10 UTC): lag 131 at 10:00:01 UTC, 1.0s into "
-        "its read; 1 of 1 samples above 130, highest 131",
+        "  while g2 read (10:00:00 UTC to 10:00:10 UTC): lag 121 at 10:00:01 UTC, 1.0s into "
+        "its read; 1 of 1 samples above 120, highest 121",
         "  the read of g1 sampled no lag",
     ]
     assert failure.startswith("group spark fell behind")
@@ -345,3 +345,15 @@ def test_the_fault_names_a_stop_halfway_from_the_groups_commits_and_commits_noth
         "group": "dash",
         "topics": {T: {0: 15, 1: 4, 2: 3}},
     }
+
+
+def test_the_limit_is_the_baseline_median_so_a_long_first_tooth_excuses_nothing() -> None:
+    # Just caught up: one long micro-batch (1366) before the usual sawtooth (300-600).
+    baseline = [[NOON - 9 + i, lag] for i, lag in enumerate([1366, 601, 288, 502, 305, 381])]
+    # Frozen: 50 records/s more each second; the median is 441, so 1441 is the limit.
+    frozen = {"g": window([(t, 700 + 50 * t) for t in range(20)], 0, 20)}
+    failure = lag_while_reading_failure("spark", 1000, frozen, baseline)
+    assert failure.splitlines()[1] == (
+        "  while g read (10:00:00 UTC to 10:00:20 UTC): lag 1450 at 10:00:15 UTC, 15.0s into "
+        "its read; 5 of 20 samples above 1441, highest 1650"
+    )
