@@ -337,7 +337,7 @@ class ScalingPhaseJobOperator(StartStreamingJobOperator):
 class SparkPhaseFactsOperator(BaseOperator):
     """Read a finished phase job's event log into its facts (``phase_facts``)."""
 
-    template_fields: Sequence[str] = ("job", "start_offsets")
+    template_fields: Sequence[str] = ("topic", "job", "start_offsets")
     ui_color = "#fcf3cf"
 
     def __init__(self, *, topic: str, job: dict, start_offsets: dict, **kwargs: Any) -> None:
