@@ -9,7 +9,6 @@ Screenshots of every page land in ``.lab/artifacts/`` (kept by CI on failure too
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -34,17 +33,10 @@ DAG = "kafka_ingest_basic"
 # not turn a correct outcome into a failure.
 RUN_TIMEOUT = 900.0
 
-pytestmark = [
-    pytest.mark.skipif(
-        shutil.which(CHROMIUM) is None,
-        reason=f"no system Chromium at {CHROMIUM}: apt-get install chromium (bash .ci/run does)",
-    ),
-    # Until they have passed here repeatedly, they run on demand only, not in .ci/run.
-    pytest.mark.skipif(
-        os.environ.get("KAFKALAB_BROWSER_TESTS") != "1",
-        reason="browser tests run with KAFKALAB_BROWSER_TESTS=1 (not yet part of .ci/run)",
-    ),
-]
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None,
+    reason=f"no system Chromium at {CHROMIUM}: apt-get install chromium (bash .ci/run does)",
+)
 
 
 @pytest.fixture(scope="session")
