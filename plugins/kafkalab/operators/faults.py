@@ -201,10 +201,3 @@ def scaled_kept_to_baseline_cores(cores: int | str) -> dict[str, Any]:
     baseline's): more partitions, but no more tasks at once. The scaled phase's start task
     takes its cores from this task's result when it ran, so the damage comes from here."""
     return {"cores": int(cores)}
-
-
-def scaled_kept_to_baseline_cores(cores: int | str) -> dict[str, Any]:
-    """The scaled job starts with the baseline's executor cores (a config copied from the
-    baseline's): more partitions, but no more tasks at once. The scaled phase's start task
-    takes its cores from this task's result when it ran, so the damage comes from here."""
-    return {"cores": int(cores)}
