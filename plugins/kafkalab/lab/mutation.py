@@ -19,7 +19,7 @@ from pathlib import Path
 from kafkalab.settings import REPO_ROOT
 
 # The functions whose mutants count: the lag math, reconciliation, sequence comparison,
-# the verdicts and the recovery / scaling figures. The report's Markdown and SVG
+# the verdicts, the recovery objectives and the scaling checks. The report's Markdown and SVG
 # rendering (report.lag_svg, render_markdown, _flatten) is presentation, not a check.
 SCORED = (
     "kafkalab.domain.lag.*",
@@ -38,7 +38,21 @@ SCORED = (
     "kafkalab.operators.checks.x_same_sequences_failure__mutmut_*",
     "kafkalab.operators.checks.x_partition_spread_failure__mutmut_*",
     "kafkalab.operators.checks.x_groups_caught_up_failure__mutmut_*",
-    "kafkalab.operators.figures.x_scaling_figures__mutmut_*",
+    "kafkalab.operators.checks.x_combined_read__mutmut_*",
+    "kafkalab.operators.checks.x_consumer_views__mutmut_*",
+    "kafkalab.operators.checks.x_acknowledged_sequence_failure__mutmut_*",
+    "kafkalab.operators.checks.x_stopped_group_failure__mutmut_*",
+    "kafkalab.operators.checks.x_lag_while_reading_failure__mutmut_*",
+    "kafkalab.operators.checks.x_lag_while_reading_figures__mutmut_*",
+    "kafkalab.operators.checks.x__inside__mutmut_*",
+    "kafkalab.operators.checks.x__spread__mutmut_*",
+    "kafkalab.operators.scaling.x_max_concurrent__mutmut_*",
+    "kafkalab.operators.scaling.x_read_stage__mutmut_*",
+    "kafkalab.operators.scaling.x_phase_facts__mutmut_*",
+    "kafkalab.operators.scaling.x_drain_figures__mutmut_*",
+    "kafkalab.operators.scaling.x_parallelism_problem__mutmut_*",
+    "kafkalab.operators.scaling.x_speedup_figures__mutmut_*",
+    "kafkalab.operators.scaling.x_speedup_problem__mutmut_*",
 )
 THRESHOLD = 90.0
 # What the repo lends the workspace, under the names [tool.mutmut] uses.

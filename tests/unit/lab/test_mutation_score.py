@@ -42,8 +42,8 @@ def test_only_the_scored_functions_count_and_a_timeout_is_a_kill() -> None:
 
 def test_a_mutants_module_is_its_name_before_the_function() -> None:
     assert module_of("kafkalab.domain.lag.xǁLagWatchǁobserve__mutmut_1") == "kafkalab.domain.lag"
-    assert module_of("kafkalab.operators.figures.x_recovery_figures__mutmut_3") == (
-        "kafkalab.operators.figures"
+    assert module_of("kafkalab.operators.scaling.x_speedup_problem__mutmut_3") == (
+        "kafkalab.operators.scaling"
     )
 
 
