@@ -139,3 +139,20 @@ def test_the_definitions_are_stated_for_the_report() -> None:
     assert set(DEFINITIONS) == {"window_at_risk", "rpo", "rto"}
     assert "quarantined" in DEFINITIONS["rpo"]
     assert "start request" in DEFINITIONS["rto"]
+
+
+def test_long_lists_show_three_examples_and_the_three_commonest_reasons() -> None:
+    ids = {"a", "b", "c", "d"}
+    quarantined = [("a", "r1"), ("b", "r2"), ("c", "r3"), ("d", "r4")]
+    lost = tally_recovered("t", ids, [], quarantined).problems()
+    assert lost[1] == "4 of them were quarantined by the replay: 1 × r1; 1 × r2; 1 × r3"
+    both = tally_recovered("t", ids, sorted(ids), quarantined).problems()
+    assert both == [
+        "4 events of the run are in the quarantine table as well as recovered, e.g. ['a', 'b', 'c']"
+    ]
+    twice = tally_recovered("t", ids, sorted(ids) * 2, []).problems()
+    assert twice == ["4 events are in the recovered table more than once, e.g. ['a', 'b', 'c']"]
+
+
+def test_the_window_in_time_keeps_milliseconds() -> None:
+    assert window_at_risk({}, {}, 100.0, 100.12345)["seconds"] == 0.123
