@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from kafkalab.generator.runner import fill_topic
 from kafkalab.kafka.admin import KafkaAdmin
@@ -39,10 +40,27 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    # Playwright's own browser download is not reachable: drive Debian's Chromium.
-    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, driven by a Playwright of this module's own.
+
+    Not pytest-playwright's session-wide one: its event loop keeps running on the main
+    thread until the whole session ends, and every later ``asyncio.run()`` (triggers,
+    the generator) then refuses to start.
+    """
+    with sync_playwright() as playwright:
+        # Playwright's own browser download is not reachable: Debian's Chromium.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
 
 
 @pytest.fixture(scope="module")
