@@ -164,12 +164,15 @@ def headline_figures(
     ]
 
 
-def _value(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A figure as a reader wants it: thousands separated, one decimal, ``-`` for none."""
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):
         return f"{value:,}"
     return str(value)
 
@@ -199,7 +202,8 @@ def render_summary(report: Mapping[str, Any]) -> str:
     if report["headline"]:
         lines += ["", "## Headline figures", "", "| figure | value | unit |", "|---|---:|---|"]
         lines += [
-            f"| {f['name']} | {_value(f['value'])} | {f['unit']} |" for f in report["headline"]
+            f"| {f['name']} | {format_value(f['value'])} | {f['unit']} |"
+            for f in report["headline"]
         ]
     links = report["links"]
     lines += ["", "## Where", ""]

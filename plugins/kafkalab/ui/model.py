@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kafkalab.domain.lag import LagSnapshot
-from kafkalab.domain.report import FAILED, PASSED, REPORT_SCHEMA, SKIPPED_BY_FAULT
+from kafkalab.domain.report import (
+    FAILED,
+    PASSED,
+    REPORT_SCHEMA,
+    SKIPPED_BY_FAULT,
+    format_value,
+)
 
 # A row's look: the CSS class of its state.
 ROW_CLASSES = {PASSED: "passed", FAILED: "failed", SKIPPED_BY_FAULT: "skipped"}
@@ -22,19 +28,6 @@ ROW_CLASSES = {PASSED: "passed", FAILED: "failed", SKIPPED_BY_FAULT: "skipped"}
 
 class NotALabReport(ValueError):
     """The object is not a report this page can read (another schema, or none)."""
-
-
-def format_value(value: Any) -> str:
-    """A figure as a reader wants it: thousands separated, one decimal, ``-`` for none."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
 
 
 @dataclass(frozen=True)

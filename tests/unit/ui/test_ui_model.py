@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kafkalab.domain.lag import LagSnapshot, PartitionLag
-from kafkalab.domain.report import REPORT_SCHEMA
+from kafkalab.domain.report import REPORT_SCHEMA, format_value
 from kafkalab.ui.model import (
     CheckRow,
     Figure,
@@ -13,7 +13,6 @@ from kafkalab.ui.model import (
     LagHistory,
     Member,
     NotALabReport,
-    format_value,
     group_view,
     report_key,
     report_page,
