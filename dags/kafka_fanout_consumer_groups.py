@@ -309,6 +309,15 @@ def kafka_fanout_consumer_groups() -> Report:
             "spark lag (baseline)": baseline,
             "spark lag (groups reading)": independent,
         },
+        headline={
+            "events acknowledged": ("generator.acknowledged", "events"),
+            "Spark lag before the groups read (median)": ("spark_lag.baseline.median", "records"),
+            "Spark lag while the groups read (max)": ("spark_lag.while_reading.max", "records"),
+            "lag allowed above that median": ("spark_lag.threshold", "records"),
+            "transactions compared by id": ("transactions.acknowledged_before_target", "events"),
+            "claims compared by id": ("claims.acknowledged_before_target", "events"),
+            "transactions in Spark's Delta table": ("spark_delta.present", "records"),
+        },
     )
 
 

@@ -265,6 +265,18 @@ def kafka_repartition_scaling() -> Report:
             "scaled_delta": exactly_once["scaled"],
         },
         lag_series={"baseline (3 partitions)": baseline.lag, "scaled": scaled.lag},
+        headline={
+            "partitions before": ("increase.before", "partitions"),
+            "partitions after": ("increase.after", "partitions"),
+            "decrease refused by": ("decrease.refused_by", ""),
+            "baseline cores": ("comparison.baseline.cores", "cores"),
+            "scaled cores": ("comparison.scaled.cores", "cores"),
+            "baseline steady rate": ("comparison.baseline.steady_rows_per_second", "rows/s"),
+            "scaled steady rate": ("comparison.scaled.steady_rows_per_second", "rows/s"),
+            "steady speedup": ("comparison.steady_speedup", "×"),
+            "drain speedup": ("comparison.drain_speedup", "×"),
+            "scaled phase: most tasks at once": ("parallelism.max_concurrent_tasks", "tasks"),
+        },
     )
 
 

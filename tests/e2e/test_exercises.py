@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+from typing import NamedTuple
 
 import pytest
 from airflow.models import DagBag
@@ -111,10 +112,14 @@ def dagbag() -> DagBag:
     return DagBag(dag_folder=str(REPO_ROOT / "dags"))
 
 
-def dags_test(
-    api: AirflowApi, dag_id: str, conf: dict
-) -> tuple[subprocess.CompletedProcess, dict[str, str | None]]:
-    """Run the DAG with `airflow dags test`; its output and the task states of its run."""
+class DagsTest(NamedTuple):
+    result: subprocess.CompletedProcess
+    run_id: str
+    states: dict[str, str | None]
+
+
+def dags_test(api: AirflowApi, dag_id: str, conf: dict) -> DagsTest:
+    """Run the DAG with `airflow dags test`; its output, its run and its task states."""
     api.wait_for_dag(dag_id)
     # Paused, the running scheduler leaves the test's run alone: `dags test` executes
     # every task itself, and two executors on one run would trip over each other.
@@ -128,22 +133,21 @@ def dags_test(
             text=True,
             timeout=1800,
         )
-        return result, run_task_states(api, dag_id, conf, started)
+        run_id = find_run(api, dag_id, conf, started)
+        return DagsTest(result, run_id, api.task_states(dag_id, run_id))
     finally:
         # On a user's stack the nightly drill is scheduled: leave it as it was found.
         if not was_paused:
             api.client.patch(f"{api.base}/dags/{dag_id}", json={"is_paused": False})
 
 
-def run_task_states(
-    api: AirflowApi, dag_id: str, conf: dict, started: dt.datetime
-) -> dict[str, str | None]:
-    """The task states of the `dags test` run: the newest run since ``started`` with ``conf``."""
+def find_run(api: AirflowApi, dag_id: str, conf: dict, started: dt.datetime) -> str:
+    """The `dags test` run: the newest run since ``started`` with ``conf``."""
     runs = api._get(f"/dags/{dag_id}/dagRuns", order_by="-run_after", limit=10)["dag_runs"]
     for run in runs:
         run_after = dt.datetime.fromisoformat(run["run_after"].replace("Z", "+00:00"))
         if run_after >= started - dt.timedelta(seconds=5) and run.get("conf") == conf:
-            return api.task_states(dag_id, run["dag_run_id"])
+            return run["dag_run_id"]
     raise AssertionError(
         f"no run of {dag_id} with conf {conf} since {started:%H:%M:%S}; newest runs: "
         f"{[(r['dag_run_id'], r.get('conf')) for r in runs[:3]]}"
@@ -161,7 +165,7 @@ def state_mismatches(states: dict[str, str | None], expected: dict[str, str]) ->
 
 @pytest.mark.parametrize("dag_id", list(SMALL))
 def test_exercise_passes(api, dagbag, dag_id: str) -> None:
-    result, states = dags_test(api, dag_id, SMALL[dag_id])
+    result, run_id, states = dags_test(api, dag_id, SMALL[dag_id])
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert "state=success" in output
@@ -173,6 +177,10 @@ def test_exercise_passes(api, dagbag, dag_id: str) -> None:
         f"{dag_id} ended green, but not every check ran and passed (a skipped check proved "
         "nothing; see the trigger rules of the tasks named):\n  " + "\n  ".join(wrong)
     )
+    # A headline path that names nothing in the run's figures shows "-" for ever.
+    headline = api.xcom(dag_id, run_id, "report")["headline"]
+    blank = [figure["name"] for figure in headline if figure["value"] is None]
+    assert headline and not blank, f"{dag_id}: headline figures without a value: {blank}"
 
 
 @pytest.mark.parametrize(
@@ -183,7 +191,7 @@ def test_exercise_passes(api, dagbag, dag_id: str) -> None:
 def test_sabotaged_exercise_fails_naming_the_damage(
     api, dagbag, dag_id: str, fault: str, extra: dict, check: str, message: str
 ) -> None:
-    result, states = dags_test(api, dag_id, {**SMALL[dag_id], **extra, "fault": fault})
+    result, _, states = dags_test(api, dag_id, {**SMALL[dag_id], **extra, "fault": fault})
     output = result.stdout + result.stderr
     assert result.returncode != 0, f"{dag_id} passed although {fault} broke it"
     assert message in output, output[-6000:]

@@ -142,6 +142,7 @@ class LabReportOperator(BaseOperator):
         order = [task for task in self.dag.task_ids if task != self.task_id]
         prefix = f"{dag_id}/{run_id}"
         location = f"s3://{self.bucket}/{prefix}/"
+        headline = headline_figures(figures, self.headline)
         report = {
             "schema": REPORT_SCHEMA,
             "title": self.title,
@@ -152,7 +153,7 @@ class LabReportOperator(BaseOperator):
             "verdict": verdict,
             "failed_tasks": failed,
             "checks": check_rows(order, states, may_skip, failures),
-            "headline": headline_figures(figures, self.headline),
+            "headline": headline,
             "links": {
                 "full report (JSON)": f"{location}report.json",
                 "full report (Markdown)": f"{location}report.md",
@@ -188,6 +189,7 @@ class LabReportOperator(BaseOperator):
             "failed_tasks": failed,
             "report": location,
             "figures": self.figures,
+            "headline": headline,
         }
         if verdict != "passed":
             raise AirflowFailException(
