@@ -34,12 +34,13 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kafkalab.domain.throughput import throughput
 from kafkalab.generator.runner import fill_topic, print_progress
 from kafkalab.lab.stack import kafka as kafka_stack
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import delta_row_count
 from kafkalab.settings import get_settings
-from kafkalab.spark.jobs import SparkSubmit, job_summary
+from kafkalab.spark.jobs import SparkSubmit, batch_timings, job_summary
 from kafkalab.spark.spec import StreamingJobSpec
 
 PHASES = ("latestOffset", "queryPlanning", "getBatch", "walCommit", "addBatch", "commitOffsets")
@@ -118,22 +119,11 @@ def split_phases(outcome: dict, launched: float) -> dict[str, Any]:
     batches = [b for b in outcome["batches"] if b["rows"] > 0]
     if not batches:
         raise RuntimeError("the streaming job read no rows")
-    first, steady = batches[0], batches[1:]
-    first_start = dt.datetime.fromisoformat(first["started"].replace("Z", "+00:00")).timestamp()
-    steady_rows = sum(b["rows"] for b in steady)
-    steady_seconds = sum(b["duration_ms"]["triggerExecution"] for b in steady) / 1000
-    total_seconds = sum(b["duration_ms"]["triggerExecution"] for b in batches) / 1000
+    first_start = dt.datetime.fromisoformat(batches[0]["started"].replace("Z", "+00:00"))
+    # One split for the benchmark and the DR drill's report (StopStreamingJobOperator).
     return {
-        "jvm_start_s": round(first_start - launched, 2),
-        "first_batch_s": round(first["duration_ms"]["triggerExecution"] / 1000, 2),
-        "first_batch_rows": first["rows"],
-        "steady_batches": len(steady),
-        "steady_rows": steady_rows,
-        "steady_s": round(steady_seconds, 2),
-        "steady_rows_per_s": round(steady_rows / steady_seconds, 1) if steady_seconds else None,
-        "total_rows": sum(b["rows"] for b in batches),
-        "total_s": round(total_seconds, 2),
-        "total_rows_per_s": round(sum(b["rows"] for b in batches) / total_seconds, 1),
+        "jvm_start_s": round(first_start.timestamp() - launched, 2),
+        **throughput(batch_timings(outcome)),
     }
 
 

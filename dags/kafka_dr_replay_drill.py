@@ -34,8 +34,10 @@ recovery point objective (RPO) of everything downstream.
     first lag snapshot with its group at the recovery point; at most
     `max_rto_seconds`.
 
-**Report.** The figures above with their definitions, the replay's start-up time, lag
-over time for both jobs.
+**Report.** The figures above with their definitions, the replay's start-up time, its
+rate in rows/s (the steady state, batches after the first, as `bench/replay.py`
+measures it: it needs a backlog of more than one `replay_batch_records` batch; and
+over all batches), lag over time for both jobs.
 
 Scheduled nightly at 02:00 UTC, a standing DR drill, from the stack's first start:
 the first run is the coming 02:00, never one already past. A night missed while the
@@ -282,6 +284,9 @@ def kafka_dr_replay_drill() -> Report:
             "window at risk, in time": ("recovery.window_at_risk_seconds", "s"),
             "RTO": ("recovery.rto_seconds", "s"),
             "replay start-up (in RTO)": ("recovery.replay_startup_seconds", "s"),
+            # bench/replay.py's figures: steady state needs more than one replay batch.
+            "replay rate, steady state": ("replay_job.throughput.steady_rows_per_s", "rows/s"),
+            "replay rate, all batches": ("replay_job.throughput.total_rows_per_s", "rows/s"),
             "pause held for": ("pause.paused_seconds", "s"),
             "records replayed": ("reprocessed.present", "records"),
         },

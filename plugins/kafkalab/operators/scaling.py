@@ -30,6 +30,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from kafkalab.domain.offsets import offsets_for
+from kafkalab.domain.throughput import steady_rate
 from kafkalab.operators.spark import StartStreamingJobOperator
 from kafkalab.settings import get_settings
 from kafkalab.spark.driver import parse_end_offsets
@@ -191,12 +192,9 @@ def drain_figures(facts: Mapping[str, Any]) -> dict[str, Any]:
     drain = max(b["started"] + b["duration_ms"] / 1000 for b in batches) - batches[0]["started"]
     figures["drain_seconds"] = round(drain, 3)
     figures["drain_rows_per_second"] = round(rows / drain, 1) if drain > 0 else None
-    steady = batches[1:] or batches
-    steady_seconds = sum(b["duration_ms"] for b in steady) / 1000
-    if steady_seconds > 0:
-        figures["steady_rows_per_second"] = round(
-            sum(b["rows"] for b in steady) / steady_seconds, 1
-        )
+    figures["steady_rows_per_second"] = steady_rate(
+        [(b["rows"], b["duration_ms"] / 1000) for b in batches]
+    )
     return figures
 
 

@@ -17,9 +17,10 @@ from airflow.exceptions import AirflowException
 from airflow.sdk import BaseHook, BaseOperator, Context
 
 from kafkalab.domain.offsets import offsets_for
+from kafkalab.domain.throughput import throughput
 from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.settings import get_settings
-from kafkalab.spark.jobs import ForegroundJob, SparkSubmit, StreamingJobs
+from kafkalab.spark.jobs import ForegroundJob, SparkSubmit, StreamingJobs, batch_timings
 from kafkalab.spark.spec import JOB_OPTIONS, StreamingJobSpec
 
 _SPEC_DEFAULTS = {f.name: f.default for f in fields(StreamingJobSpec) if f.default is not MISSING}
@@ -188,4 +189,9 @@ class StopStreamingJobOperator(_StreamingJobHandleOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         result = self.jobs().stop(self.handle, timeout=self.timeout_seconds)
         self.log.info("streaming job %s stopped: %s", self.handle, result["outcome"])
+        outcome = result.get("outcome")
+        # The same split as bench/replay.py: the figure a user reads is the benchmark's.
+        result["throughput"] = throughput(
+            batch_timings(outcome if isinstance(outcome, dict) else None)
+        )
         return result

@@ -296,3 +296,11 @@ def job_summary(lines: Iterable[str]) -> dict[str, Any] | None:
 def last_json_line(log_path: str) -> dict[str, Any] | None:
     """The job's closing JSON line in its log, if it wrote one."""
     return job_summary(tail(log_path, 200).splitlines())
+
+
+def batch_timings(summary: dict[str, Any] | None) -> list[tuple[int, float]]:
+    """(rows, seconds from trigger to commit) of each batch in a job's closing summary."""
+    return [
+        (b["rows"], b["duration_ms"].get("triggerExecution", 0) / 1000)
+        for b in (summary or {}).get("batches") or []
+    ]
