@@ -123,8 +123,8 @@ def dags_test(api: AirflowApi, dag_id: str, conf: dict) -> DagsTest:
     api.wait_for_dag(dag_id)
     # Paused, the running scheduler leaves the test's run alone: `dags test` executes
     # every task itself, and two executors on one run would trip over each other.
-    was_paused = api._get(f"/dags/{dag_id}")["is_paused"]
-    api.client.patch(f"{api.base}/dags/{dag_id}", json={"is_paused": True})
+    was_paused = api.is_paused(dag_id)
+    api.set_paused(dag_id, True)
     started = dt.datetime.now(dt.UTC)
     try:
         result = subprocess.run(
@@ -138,12 +138,12 @@ def dags_test(api: AirflowApi, dag_id: str, conf: dict) -> DagsTest:
     finally:
         # On a user's stack the nightly drill is scheduled: leave it as it was found.
         if not was_paused:
-            api.client.patch(f"{api.base}/dags/{dag_id}", json={"is_paused": False})
+            api.set_paused(dag_id, False)
 
 
 def find_run(api: AirflowApi, dag_id: str, conf: dict, started: dt.datetime) -> str:
     """The `dags test` run: the newest run since ``started`` with ``conf``."""
-    runs = api._get(f"/dags/{dag_id}/dagRuns", order_by="-run_after", limit=10)["dag_runs"]
+    runs = api.recent_runs(dag_id)
     for run in runs:
         run_after = dt.datetime.fromisoformat(run["run_after"].replace("Z", "+00:00"))
         if run_after >= started - dt.timedelta(seconds=5) and run.get("conf") == conf:

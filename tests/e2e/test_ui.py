@@ -72,10 +72,10 @@ def api(settings) -> AirflowApi:
 def unpaused(api: AirflowApi) -> Iterator[None]:
     """The scheduler runs what the UI triggers only while the DAG is unpaused."""
     api.wait_for_dag(DAG)
-    was_paused = api._get(f"/dags/{DAG}")["is_paused"]
-    api.client.patch(f"{api.base}/dags/{DAG}", json={"is_paused": False})
+    was_paused = api.is_paused(DAG)
+    api.set_paused(DAG, False)
     yield
-    api.client.patch(f"{api.base}/dags/{DAG}", json={"is_paused": was_paused})
+    api.set_paused(DAG, was_paused)
 
 
 def shoot(page, name: str) -> Path:
@@ -134,7 +134,7 @@ def test_a_run_triggered_from_the_ui_form_reads_passed_in_its_lab_report(
     run_id = None
     deadline = time.monotonic() + 60
     while run_id is None and time.monotonic() < deadline:
-        runs = api._get(f"/dags/{DAG}/dagRuns", order_by="-run_after", limit=5)["dag_runs"]
+        runs = api.recent_runs(DAG, limit=5)
         run_id = next(
             (
                 r["dag_run_id"]

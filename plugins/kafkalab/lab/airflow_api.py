@@ -75,8 +75,23 @@ class AirflowApi:
                 raise AirflowApiError(f"Airflow does not know DAG {dag_id} after {timeout:.0f}s")
             time.sleep(2)
 
+    def is_paused(self, dag_id: str) -> bool:
+        return bool(self._get(f"/dags/{dag_id}")["is_paused"])
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        response = self.client.patch(f"{self.base}/dags/{dag_id}", json={"is_paused": paused})
+        if response.status_code >= 400:
+            raise AirflowApiError(
+                f"{'pausing' if paused else 'unpausing'} {dag_id}: {response.status_code} "
+                f"{response.text[:300]}"
+            )
+
+    def recent_runs(self, dag_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The DAG's newest runs first (by ``run_after``)."""
+        return self._get(f"/dags/{dag_id}/dagRuns", order_by="-run_after", limit=limit)["dag_runs"]
+
     def trigger(self, dag_id: str, conf: dict[str, Any]) -> str:
-        self.client.patch(f"{self.base}/dags/{dag_id}", json={"is_paused": False})
+        self.set_paused(dag_id, False)
         response = self.client.post(
             f"{self.base}/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf}
         )
