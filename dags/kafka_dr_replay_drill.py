@@ -59,6 +59,7 @@ from airflow.sdk import CronTriggerTimetable, Param, TaskGroup
 
 from kafkalab.domain.topics import load_topic_specs
 from kafkalab.exercise import (
+    AFTER_FAULT,
     ComputedValue,
     Report,
     exercise_dag,
@@ -185,9 +186,7 @@ def kafka_dr_replay_drill() -> Report:
             topic=TOPIC,
             path=live_output,
             at_pause=at_pause.output,
-            # The fault skips itself unless selected: that skip must not skip the check,
-            # while a failure upstream still stops it.
-            trigger_rule="none_failed",
+            trigger_rule=AFTER_FAULT,
         )
         stop_generator = StopGeneratorOperator(task_id="stop_generator", run_id=generator_run)
         recovery_point = SnapshotEndOffsetsOperator(task_id="recovery_point", topics=[TOPIC])
@@ -210,7 +209,7 @@ def kafka_dr_replay_drill() -> Report:
             consumer_group=replay_group,
             trigger="processingTime=2 seconds",
             max_offsets_per_trigger="{{ params.replay_batch_records }}",
-            trigger_rule="none_failed",  # after the fault task, as pause_held
+            trigger_rule=AFTER_FAULT,
         )
         drained = lag_drains("lag_drains", group=replay_group, topic=TOPIC, to=0, timeout=timeout)
         stop_replay = StopStreamingJobOperator(
@@ -230,9 +229,7 @@ def kafka_dr_replay_drill() -> Report:
             # The replay reads the log to its end: records produced after the recovery
             # point are later records, not strays.
             later_records_allowed=True,
-            # The fault skips itself unless selected: that skip must not skip the check,
-            # while a failure upstream still stops it.
-            trigger_rule="none_failed",
+            trigger_rule=AFTER_FAULT,
         )
         # stop_replay runs whatever happened (all_done), so the replay's own outcome is
         # wired in too: a replay that did not drain stops the fault and the check. The
@@ -249,7 +246,7 @@ def kafka_dr_replay_drill() -> Report:
             drained=drained.output,
             max_rto_seconds="{{ params.max_rto_seconds }}",
             max_window_at_risk_seconds="{{ params.max_window_at_risk_seconds }}",
-            trigger_rule="none_failed",
+            trigger_rule=AFTER_FAULT,
         )
         [drained, stop_replay] >> fault >> [reconciled, recovery]
 

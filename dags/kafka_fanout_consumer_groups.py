@@ -57,6 +57,7 @@ from airflow.sdk import Param, TaskGroup
 
 from kafkalab.domain.topics import load_topic_specs
 from kafkalab.exercise import (
+    AFTER_FAULT,
     ComputedValue,
     Report,
     exercise_dag,
@@ -161,7 +162,7 @@ def kafka_fanout_consumer_groups() -> Report:
             topic=TRANSACTIONS,
             until=stop_point,
             window_start=start.output,
-            trigger_rule="none_failed",  # after the freeze fault, selected or not
+            trigger_rule=AFTER_FAULT,  # the freeze fault
             **reading,
         )
         audit = ConsumerGroupRunOperator(
@@ -215,7 +216,7 @@ def kafka_fanout_consumer_groups() -> Report:
             # Attached after the target as a live consumer: the last window is long
             # enough for a Spark job that stopped keeping up to show it.
             follow_seconds="{{ params.hold_seconds }}",
-            trigger_rule="none_failed",  # after the fault task, selected or not
+            trigger_rule=AFTER_FAULT,
             **reading,
         )
         stop_generator_run = StopGeneratorOperator(task_id="stop_generator", run_id=generator_run)

@@ -33,7 +33,14 @@ import datetime as dt
 from airflow.sdk import Param, TaskGroup
 
 from kafkalab.domain.topics import load_topic_specs
-from kafkalab.exercise import Report, exercise_dag, fault_task, one_task_per_topic, setup_group
+from kafkalab.exercise import (
+    AFTER_FAULT,
+    Report,
+    exercise_dag,
+    fault_task,
+    one_task_per_topic,
+    setup_group,
+)
 from kafkalab.operators.checks import VerifyGeneratorRunOperator
 from kafkalab.operators.faults import duplicate_records
 from kafkalab.operators.generator import GeneratorRunOperator
@@ -96,10 +103,8 @@ def kafka_ingest_basic() -> Report:
             before=before.output,
             after=after.output,
         )
-        # none_failed: the fault skips itself unless selected, and that skip must not
-        # skip the check; a failure upstream still stops it.
         final = SnapshotEndOffsetsOperator(
-            task_id="offsets_final", topics=TOPIC_NAMES, trigger_rule="none_failed"
+            task_id="offsets_final", topics=TOPIC_NAMES, trigger_rule=AFTER_FAULT
         )
         records = VerifyGeneratorRunOperator(
             task_id="records_exactly_once",

@@ -61,7 +61,7 @@ from typing import NamedTuple
 
 from airflow.sdk import BaseOperator, Param, TaskGroup
 
-from kafkalab.exercise import Report, exercise_dag, fault_task, lag_drains, lake_path
+from kafkalab.exercise import AFTER_FAULT, Report, exercise_dag, fault_task, lag_drains, lake_path
 from kafkalab.operators.checks import PartitionSpreadOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
 from kafkalab.operators.faults import recreate_topic, scaled_kept_to_baseline_cores
@@ -173,13 +173,12 @@ def kafka_repartition_scaling() -> Report:
             )
             end = SnapshotEndOffsetsOperator(task_id="offsets_end", topics=[topic])
             if fault:
-                # Not selected, it skips itself: the start must still run (none_failed).
                 damage = fault_task(
                     CORES_FAULT,
                     scaled_kept_to_baseline_cores,
                     cores=("{{ params.baseline_cores }}"),
                 )
-                spark.trigger_rule = "none_failed"
+                spark.trigger_rule = AFTER_FAULT
                 start >> fill >> damage >> spark
             else:
                 start >> fill >> spark
@@ -202,9 +201,7 @@ def kafka_repartition_scaling() -> Report:
             task_id="describe_shows_new_count",
             topic=topic,
             expected_partitions="{{ params.partitions }}",
-            # The fault skips itself unless selected: that skip must not skip the check,
-            # while a failure upstream still stops it.
-            trigger_rule="none_failed",
+            trigger_rule=AFTER_FAULT,
         )
         refuse = AlterTopicPartitionsOperator(
             task_id="decrease_is_refused",

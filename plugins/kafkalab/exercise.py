@@ -136,6 +136,12 @@ def exercise_dag(
     return lab_dag(params={**(params or {}), **shared}, **frame)
 
 
+# The trigger rule of a task downstream of a fault task. Not selected, the fault skips
+# itself, and that skip must not skip what follows (a skipped check proves nothing);
+# a failure upstream, the selected fault's own included, still stops it.
+AFTER_FAULT = "none_failed"
+
+
 def fault_task(
     fault: str, inject: Callable[..., dict[str, Any]], **arguments: Any
 ) -> FaultOperator:
