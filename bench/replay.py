@@ -34,6 +34,7 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kafkalab.domain.latency import percentile
 from kafkalab.domain.throughput import throughput
 from kafkalab.generator.runner import fill_topic, print_progress
 from kafkalab.lab.stack import kafka as kafka_stack
@@ -125,11 +126,6 @@ def split_phases(outcome: dict, launched: float) -> dict[str, Any]:
         "jvm_start_s": round(first_start.timestamp() - launched, 2),
         **throughput(batch_timings(outcome)),
     }
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def latency_figures(outcome: dict) -> dict[str, Any]:
