@@ -15,7 +15,8 @@ batch); the ratio against ``kafka-consumer-perf-test`` uses the steady-state rat
 total is printed beside it. ``--latency`` drains the backlog in batches of about
 ``--batch-rows`` rows and reports, per batch, trigger to committed Delta version and
 checkpoint (Spark's ``triggerExecution``) with its phases. Prints one human line and
-one JSON line per run.
+one JSON line per run; ``--sweep`` also leaves the runs' JSON and a plot of replay time
+and rates against the backlog size in ``.lab/artifacts/bench/``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -34,8 +34,10 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from kafkalab.domain.latency import percentile
 from kafkalab.domain.throughput import throughput
 from kafkalab.generator.runner import fill_topic, print_progress
+from kafkalab.lab.bench import machine, save_sweep
 from kafkalab.lab.stack import kafka as kafka_stack
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import delta_row_count
@@ -44,12 +46,6 @@ from kafkalab.spark.jobs import SparkSubmit, batch_timings, job_summary
 from kafkalab.spark.spec import StreamingJobSpec
 
 PHASES = ("latestOffset", "queryPlanning", "getBatch", "walCommit", "addBatch", "commitOffsets")
-
-
-def machine() -> dict[str, Any]:
-    meminfo = Path("/proc/meminfo").read_text().splitlines()
-    memory_kib = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
-    return {"cores": os.cpu_count(), "memory_gib": round(memory_kib / 2**20, 1)}
 
 
 def consumer_perf_test_rate(settings, topic: str, messages: int) -> float:
@@ -127,11 +123,6 @@ def split_phases(outcome: dict, launched: float) -> dict[str, Any]:
     }
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def latency_figures(outcome: dict) -> dict[str, Any]:
     """Per-batch trigger-to-commit time after the first batch, with Spark's phase medians."""
     batches = [b for b in outcome["batches"] if b["rows"] > 0][1:]
@@ -207,6 +198,38 @@ def human_line(result: dict[str, Any]) -> str:
     )
 
 
+def save_sweep_files(directory: Path, runs: list[dict[str, Any]]) -> dict[str, str]:
+    backlogs = [run["events"] for run in runs]
+    spark = [run["spark"] for run in runs]
+    return save_sweep(
+        directory,
+        "replay-sweep",
+        {"bench": "replay-sweep", "machine": machine(), "runs": runs},
+        "backlog (events)",
+        backlogs,
+        [
+            (
+                "replay time (s)",
+                {
+                    "JVM start + all batches": [s["jvm_start_s"] + s["total_s"] for s in spark],
+                    "all batches": [s["total_s"] for s in spark],
+                    "first batch": [s["first_batch_s"] for s in spark],
+                },
+            ),
+            (
+                "rows/s",
+                {
+                    "steady state": [s["steady_rows_per_s"] for s in spark],
+                    "all batches": [s["total_rows_per_s"] for s in spark],
+                    "kafka-consumer-perf-test": [
+                        run["kafka_consumer_perf_test_msgs_per_s"] for run in runs
+                    ],
+                },
+            ),
+        ],
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -219,6 +242,9 @@ def main() -> int:
     parser.add_argument("--batch-rows", type=int, default=2000, help="with --latency")
     parser.add_argument(
         "--sweep", help="comma-separated backlog sizes, e.g. 100000,1000000,3000000"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, help="for --sweep (default: .lab/artifacts/bench)"
     )
     args = parser.parse_args()
     settings = get_settings()
@@ -234,6 +260,9 @@ def main() -> int:
     for result in runs:
         print(human_line(result))
         print(json.dumps(result))
+    if args.sweep:
+        directory = args.output_dir or settings.paths.artifacts / "bench"
+        print(json.dumps({"bench": "replay-sweep", "files": save_sweep_files(directory, runs)}))
     return 0
 
 

@@ -112,6 +112,8 @@ class LabPaths:
         self.conf = home / "conf"
         self.spark_conf = self.conf / "spark"
         self.cache = home / "cache"
+        # Files a run leaves for a person to look at: benchmark sweeps, UI screenshots.
+        self.artifacts = home / "artifacts"
 
 
 def get_settings() -> LabSettings:

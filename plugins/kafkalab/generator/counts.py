@@ -1,7 +1,8 @@
 """What a generator run counted, per stream, and the summary it reports.
 
 The summary's JSON is read elsewhere (XCom consumers, the exercises' checks, the status
-file of a background run, reports): its keys and their order are part of the lab.
+file of a background run, reports): its keys and their order are part of the lab, and
+new keys go after the existing ones.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
+from kafkalab.domain.latency import LatencyReservoir
 from kafkalab.domain.schemas import STREAMS, StreamSpec, sequenced_id
 
 COUNTERS = ("sent", "acknowledged", "rejected", "unacknowledged", "retries")
@@ -69,17 +71,26 @@ class GeneratorSummary:
     events_per_second: float
     topics: dict[str, dict[str, object]]
     errors: list[str]
+    # HTTP requests timed from send to answer (each retry is a request of its own), with
+    # p50/p99/max in ms; no requests (and None figures) for the kafka target.
+    request_latency: dict[str, object]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
     def line(self) -> str:
         per_topic = ", ".join(f"{t}: {c['acknowledged']}" for t, c in self.topics.items())
+        latency = self.request_latency
+        latency_text = (
+            f", request p50 {latency['p50_ms']} ms p99 {latency['p99_ms']} ms"
+            if latency["requests"]
+            else ""
+        )
         return (
             f"run {self.run_id} ({self.target}) {self.state}: sent {self.sent}, "
             f"acknowledged {self.acknowledged}, rejected {self.rejected}, "
             f"unacknowledged {self.unacknowledged}, retries {self.retries}, "
-            f"{self.events_per_second:.0f} events/s [{per_topic}]"
+            f"{self.events_per_second:.0f} events/s{latency_text} [{per_topic}]"
         )
 
 
@@ -93,6 +104,7 @@ class RunCounts:
     def __init__(self) -> None:
         self.streams = {name: StreamCounts(topic=stream.topic) for name, stream in STREAMS.items()}
         self.errors: list[str] = []
+        self.request_latency = LatencyReservoir()
 
     def __getitem__(self, stream_name: str) -> StreamCounts:
         return self.streams[stream_name]
@@ -127,5 +139,6 @@ class RunCounts:
                 for name, counts in self.streams.items()
             },
             errors=self.errors[-ERRORS_IN_SUMMARY:],
+            request_latency=self.request_latency.figures(),
             **total,
         )

@@ -96,6 +96,9 @@ class HttpTransport:
         else:
             url = self.config.ingestor_url + stream.batch_path
             payload = b"[" + b",".join(encoded) + b"]"
+        # Timed up to the whole answer read (or the failure), whatever the outcome: a
+        # retried attempt is one more request, as the ingestor saw it.
+        sent = time.perf_counter()
         try:
             async with self.session.post(url, data=payload, headers=JSON_HEADERS) as response:
                 body = await response.json(content_type=None)
@@ -103,6 +106,8 @@ class HttpTransport:
                 return response.status, body, float(retry_after) if retry_after else None
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             return None, {"detail": f"{type(exc).__name__}: {exc}"}, None
+        finally:
+            self.counts.request_latency.record(time.perf_counter() - sent)
 
     async def _deliver(self, batch: list[GeneratedEvent]) -> None:
         stream = batch[0].stream

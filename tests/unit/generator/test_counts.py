@@ -36,6 +36,7 @@ def test_the_summary_keeps_its_keys_and_their_order() -> None:
         "events_per_second",
         "topics",
         "errors",
+        "request_latency",
     ]
     assert list(document["topics"]) == [FINANCIAL.topic, INSURANCE.topic]
     assert document["topics"][FINANCIAL.topic] == {
@@ -94,3 +95,14 @@ def test_errors_are_capped_and_the_summary_shows_the_last_ten() -> None:
         counts.note_error(f"error {n}")
     assert len(counts.errors) == MAX_ERRORS_KEPT
     assert summarise(counts).errors == [f"error {n}" for n in range(990, 1000)]
+
+
+def test_request_latency_comes_after_the_older_keys_and_shows_in_the_line() -> None:
+    counts = RunCounts()
+    assert summarise(counts).request_latency["requests"] == 0
+    assert "request p50" not in summarise(counts).line()
+    for ms in (2, 4, 40):
+        counts.request_latency.record(ms / 1000)
+    summary = summarise(counts)
+    assert summary.request_latency == {"requests": 3, "p50_ms": 4.0, "p99_ms": 40.0, "max_ms": 40.0}
+    assert "request p50 4.0 ms p99 40.0 ms" in summary.line()

@@ -1,15 +1,26 @@
-"""Which ingestor answers are retried, and how long the generator waits before retrying."""
+"""Which ingestor answers are retried, how long the generator waits, what it times."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+
 import pytest
 
+from kafkalab.generator.config import GeneratorConfig
+from kafkalab.generator.counts import RunCounts
+from kafkalab.generator.events import EventFactory
 from kafkalab.generator.http_transport import (
     MAX_BACKOFF_SECONDS,
+    HttpTransport,
     backoff_seconds,
     outcome_of,
     published_ids,
 )
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize("status", [200, 201, 202, 207])
@@ -53,3 +64,40 @@ def test_a_partly_published_batch_confirms_its_published_ids() -> None:
     assert published_ids(body) == {"txn-r-000000000"}
     assert published_ids({"detail": "Kafka unavailable"}) == set()
     assert published_ids(None) == set()
+
+
+class ScriptedResponse:
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.headers = {"Retry-After": "0"} if status == 503 else {}
+
+    async def json(self, content_type: str | None = None) -> dict:
+        return {"detail": "Kafka unavailable"} if self.status == 503 else {"status": "published"}
+
+
+class ScriptedSession:
+    """Answers each POST with the next status of its script."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+
+    @contextlib.asynccontextmanager
+    async def post(self, url: str, data: bytes, headers: dict) -> AsyncIterator[ScriptedResponse]:
+        yield ScriptedResponse(self.statuses.pop(0))
+
+
+def test_every_attempt_is_timed_as_a_request_of_its_own(monkeypatch) -> None:
+    monkeypatch.setattr("kafkalab.generator.http_transport.backoff_seconds", lambda *_: 0.0)
+    config = GeneratorConfig(run_id="r", start_time=START)
+    counts = RunCounts()
+    event = EventFactory(seed=1, run_id="r", start_time=START, financial_share=1.0).next()
+
+    async def deliver() -> None:
+        transport = HttpTransport(config, counts, ScriptedSession([503, 503, 200]))
+        await transport.send([event])
+        await asyncio.gather(*transport.in_flight)
+
+    asyncio.run(deliver())
+    assert counts["financial"].acknowledged == 1
+    assert counts["financial"].retries == 2
+    assert counts.request_latency.count == 3
