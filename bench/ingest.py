@@ -48,7 +48,7 @@ PRODUCER_PROPS = {
     "linger.ms": "5",
     "compression.type": "lz4",
 }
-# The goals: batch mode within 0.3x of Kafka's own producer, and single-event
+# The project's goals: batch mode within 0.3x of Kafka's own producer, and single-event
 # mode (one HTTP request per event, as the lab guide's producer sends) at 5,000 ev/s.
 BATCH_RATIO_GOAL = 0.3
 SINGLE_EVENTS_PER_S_GOAL = 5_000
