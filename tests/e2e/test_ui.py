@@ -25,10 +25,11 @@ from kafkalab.generator.runner import fill_topic
 from kafkalab.kafka.admin import KafkaAdmin
 from kafkalab.lab.airflow_api import AirflowApi
 from kafkalab.lab.stack.environment import airflow_admin_password
-from tests.support.lab import REPO_ROOT, printed_group_lag
+from kafkalab.settings import get_settings
+from tests.support.lab import printed_group_lag
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO_ROOT / ".lab" / "artifacts"
+ARTIFACTS = get_settings().paths.artifacts
 DAG = "kafka_ingest_basic"
 # Generous bounds: a run takes well under a minute on an idle machine; a busy one must
 # not turn a correct outcome into a failure.
