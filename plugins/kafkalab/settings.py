@@ -20,6 +20,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Node N of a Kafka cluster listens on node 1's ports plus (N - 1) * this step.
+KAFKA_NODE_PORT_STEP = 100
 
 
 class LabSettings(BaseSettings):
@@ -32,6 +34,10 @@ class LabSettings(BaseSettings):
     )
     host: str = "127.0.0.1"
 
+    # 1: one KRaft node, replication factor 1. 3: a cluster of three nodes (each broker
+    # and controller), topics at replication factor 3 with min.insync.replicas=2.
+    kafka_brokers: int = Field(default=1, ge=1, le=3, alias="KAFKALAB_BROKERS")
+    # Node 1's ports; node N's are these plus (N - 1) * KAFKA_NODE_PORT_STEP.
     kafka_broker_port: int = 9092
     # A second listener of the same broker, at the address the lab guide's commands use.
     kafka_guide_port: int = 29092
@@ -72,7 +78,23 @@ class LabSettings(BaseSettings):
 
     @property
     def kafka_bootstrap(self) -> str:
-        return self.kafka_bootstrap_override or f"{self.host}:{self.kafka_broker_port}"
+        """Every broker of the cluster: a client still finds one when another is down."""
+        if self.kafka_bootstrap_override:
+            return self.kafka_bootstrap_override
+        return ",".join(
+            f"{self.host}:{self.kafka_broker_port + node * KAFKA_NODE_PORT_STEP}"
+            for node in range(self.kafka_brokers)
+        )
+
+    @property
+    def kafka_replication_factor(self) -> int:
+        """Replicas per partition: every broker, up to three."""
+        return min(3, self.kafka_brokers)
+
+    @property
+    def kafka_min_insync_replicas(self) -> int:
+        """With three replicas, an acknowledged write survives the loss of any one broker."""
+        return max(1, self.kafka_replication_factor - 1)
 
     @property
     def s3_endpoint(self) -> str:

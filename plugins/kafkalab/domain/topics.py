@@ -16,7 +16,8 @@ TOPICS_FILE = REPO_ROOT / "config" / "topics.yaml"
 class TopicSpec:
     name: str
     partitions: int
-    replication_factor: int = 1
+    # None: the cluster's default.replication.factor (1 on one broker, 3 on three).
+    replication_factor: int | None = None
     configs: dict[str, str] = field(default_factory=dict)
 
 
@@ -32,7 +33,9 @@ def load_topic_specs(path: Path = TOPICS_FILE) -> list[TopicSpec]:
             spec = TopicSpec(
                 name=entry["name"],
                 partitions=int(entry["partitions"]),
-                replication_factor=int(entry.get("replication_factor", 1)),
+                replication_factor=(
+                    int(entry["replication_factor"]) if "replication_factor" in entry else None
+                ),
                 configs={k: str(v) for k, v in (entry.get("configs") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -136,7 +136,8 @@ class KafkaAdmin:
             new = NewTopic(
                 spec.name,
                 num_partitions=spec.partitions,
-                replication_factor=spec.replication_factor,
+                # -1: the broker's default.replication.factor, which follows the cluster.
+                replication_factor=spec.replication_factor or -1,
                 config=spec.configs,
             )
             try:

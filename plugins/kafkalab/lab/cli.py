@@ -21,7 +21,7 @@ from kafkalab.lab import mutation
 from kafkalab.lab.stack import kafka as kafka_stack
 from kafkalab.lab.stack.environment import airflow_admin_password, child_environment, shell_exports
 from kafkalab.lab.stack.install import InstallError
-from kafkalab.lab.stack.lifecycle import Stack
+from kafkalab.lab.stack.lifecycle import Stack, running_kafka_brokers
 from kafkalab.lab.stack.process import tail
 from kafkalab.lab.stack.services import ServiceError
 from kafkalab.settings import REPO_ROOT, LabSettings, get_settings
@@ -47,6 +47,21 @@ def _stack(settings: LabSettings) -> Stack:
     return Stack(settings, progress=_progress)
 
 
+def running_topology(settings: LabSettings) -> LabSettings:
+    """The settings of the stack that runs, unless the environment names a topology.
+
+    After `./lab up --brokers 3`, `./lab run`, `./lab status` and `./lab test` work on
+    those three brokers; restarting them as one because a flag was not repeated would
+    discard the cluster the user asked for.
+    """
+    if "KAFKALAB_BROKERS" in os.environ:
+        return settings
+    brokers = running_kafka_brokers(settings)
+    if brokers is None or brokers == settings.kafka_brokers:
+        return settings
+    return settings.model_copy(update={"kafka_brokers": brokers})
+
+
 def _print_status(stack: Stack) -> bool:
     table = Table(title="kafkalab local stack")
     for column in ("service", "state", "ports", "detail"):
@@ -64,6 +79,8 @@ def _print_status(stack: Stack) -> bool:
         ports = ", ".join(str(p) for p in service.ports.values()) or "-"
         table.add_row(service.name, state, ports, health.detail)
     stdout_console().print(table)
+    if stack.settings.kafka_brokers > 1:
+        stdout_console().print(f"Kafka controller quorum: {stack.controller_quorum()}")
     return all_healthy
 
 
@@ -79,6 +96,8 @@ def _print_access(settings: LabSettings) -> None:
 
 def cmd_up(settings: LabSettings, args: argparse.Namespace) -> int:
     started = time.monotonic()
+    if args.brokers is not None:
+        settings = settings.model_copy(update={"kafka_brokers": args.brokers})
     stack = _stack(settings)
     stack.up()
     healthy = _print_status(stack)
@@ -367,8 +386,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    sub.add_parser(
+    up = sub.add_parser(
         "up", help="install what is missing, start everything, create topics and buckets"
+    )
+    up.add_argument(
+        "--brokers",
+        type=int,
+        choices=(1, 3),
+        help="Kafka nodes: 1 (the default) or a cluster of 3 with replication factor 3 "
+        "(KAFKALAB_BROKERS); without it, what runs stays",
     )
     sub.add_parser("status", help="health of every service (non-zero exit when one is down)")
     sub.add_parser("down", help="stop what ./lab started; data is kept")
@@ -474,7 +500,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    settings = get_settings()
+    settings = running_topology(get_settings())
     try:
         return COMMANDS[args.command](settings, args)
     except (InstallError, ServiceError, TopicConfigError) as exc:

@@ -49,7 +49,7 @@ class EnsureTopicOperator(_TopicOperator):
         self,
         *,
         partitions: int | str,
-        replication_factor: int = 1,
+        replication_factor: int | None = None,
         configs: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:

@@ -163,7 +163,10 @@ def parse_topic_creations(script: str) -> list[dict[str, Any]]:
             {
                 "name": flag_value(args, "--topic"),
                 "partitions": int(flag_value(args, "--partitions") or 0),
-                "replication_factor": int(flag_value(args, "--replication-factor") or 0),
+                # None: the broker's default.replication.factor, as in topics.yaml.
+                "replication_factor": (
+                    int(factor) if (factor := flag_value(args, "--replication-factor")) else None
+                ),
                 "configs": configs,
                 "bootstrap": flag_value(args, "--bootstrap-server"),
                 "if_not_exists": "--if-not-exists" in args,

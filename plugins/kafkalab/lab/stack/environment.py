@@ -125,6 +125,9 @@ def lab_environment(settings: LabSettings) -> dict[str, str]:
         path = os.pathsep.join([str(venv_bin), path])
     env = {
         "KAFKALAB_HOME": str(settings.home),
+        # The topology `./lab up` chose: every process the lab starts (the ingestor,
+        # Airflow's task runners, Spark drivers) bootstraps from all of its brokers.
+        "KAFKALAB_BROKERS": str(settings.kafka_brokers),
         "VIRTUAL_ENV": str(settings.paths.venv),
         "PATH": path,
         "PYTHONWARNINGS": _python_warnings(),

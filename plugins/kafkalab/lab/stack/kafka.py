@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from kafkalab.settings import REPO_ROOT, LabSettings
+from kafkalab.settings import KAFKA_NODE_PORT_STEP, REPO_ROOT, LabSettings
 
 SERVER_PROPERTIES_TEMPLATE = REPO_ROOT / "config" / "kafka" / "server.properties"
 LOG4J2_CONFIG = REPO_ROOT / "config" / "kafka" / "log4j2.yaml"
@@ -23,6 +24,8 @@ KAFKA_TOOLS: dict[str, str] = {
     "kafka-consumer-perf-test": "org.apache.kafka.tools.ConsumerPerformance",
     "kafka-configs": "org.apache.kafka.tools.ConfigCommand",
     "kafka-storage": "kafka.tools.StorageTool",
+    "kafka-metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
+    "kafka-leader-election": "org.apache.kafka.tools.LeaderElectionCommand",
     "kafka-server-start": "kafka.Kafka",
 }
 
@@ -62,24 +65,92 @@ def _with_log_level(command: list[str], level: str) -> list[str]:
     return [command[0], f"-Dkafka.root.level={level}", *command[1:]]
 
 
-def server_properties_path(settings: LabSettings) -> Path:
-    return settings.paths.conf / "kafka" / "server.properties"
+@dataclass(frozen=True)
+class KafkaNode:
+    """One KRaft node of the lab's Kafka: broker and controller in one process."""
+
+    node_id: int
+    broker_port: int
+    guide_port: int
+    controller_port: int
+    data_dir: Path
+    properties_path: Path
+
+    @property
+    def service_name(self) -> str:
+        # Node 1 keeps the one-broker stack's name: `./lab logs kafka` works in both.
+        return "kafka" if self.node_id == 1 else f"kafka-{self.node_id}"
 
 
-def server_properties(settings: LabSettings) -> str:
+def kafka_nodes(settings: LabSettings) -> list[KafkaNode]:
+    """The nodes of the configured cluster, node 1 first.
+
+    A cluster keeps its data apart from the one-broker stack's: the two are different
+    Kafka clusters (a static quorum of three voters against a standalone one), and
+    switching between them loses neither.
+    """
+    conf = settings.paths.conf / "kafka"
+    if settings.kafka_brokers == 1:
+        return [
+            KafkaNode(
+                1,
+                settings.kafka_broker_port,
+                settings.kafka_guide_port,
+                settings.kafka_controller_port,
+                settings.paths.kafka_data,
+                conf / "server.properties",
+            )
+        ]
+    return [
+        KafkaNode(
+            node_id,
+            settings.kafka_broker_port + offset,
+            settings.kafka_guide_port + offset,
+            settings.kafka_controller_port + offset,
+            cluster_data_dir(settings) / f"node-{node_id}",
+            conf / f"server-{node_id}.properties",
+        )
+        for node_id, offset in (
+            (n + 1, n * KAFKA_NODE_PORT_STEP) for n in range(settings.kafka_brokers)
+        )
+    ]
+
+
+def cluster_data_dir(settings: LabSettings) -> Path:
+    return settings.paths.data / f"kafka-cluster-{settings.kafka_brokers}"
+
+
+def controller_quorum(settings: LabSettings, node: KafkaNode) -> str:
+    if settings.kafka_brokers == 1:
+        # A dynamic quorum of one, formatted with --standalone.
+        return f"controller.quorum.bootstrap.servers={settings.host}:{node.controller_port}"
+    voters = ",".join(
+        f"{n.node_id}@{settings.host}:{n.controller_port}" for n in kafka_nodes(settings)
+    )
+    # A static quorum: every node knows all voters from its configuration, so the
+    # cluster forms whichever node starts first, and a node restarted after `kill -9`
+    # rejoins without any reconfiguration.
+    return f"controller.quorum.voters={voters}"
+
+
+def server_properties(settings: LabSettings, node: KafkaNode) -> str:
     return Template(SERVER_PROPERTIES_TEMPLATE.read_text()).substitute(
-        broker_port=settings.kafka_broker_port,
-        guide_port=settings.kafka_guide_port,
-        controller_port=settings.kafka_controller_port,
-        log_dirs=settings.paths.kafka_data,
+        node_id=node.node_id,
+        host=settings.host,
+        broker_port=node.broker_port,
+        guide_port=node.guide_port,
+        controller_port=node.controller_port,
+        controller_quorum=controller_quorum(settings, node),
+        log_dirs=node.data_dir,
+        replication_factor=settings.kafka_replication_factor,
+        min_insync_replicas=settings.kafka_min_insync_replicas,
     )
 
 
-def render_server_properties(settings: LabSettings) -> Path:
-    path = server_properties_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(server_properties(settings))
-    return path
+def render_server_properties(settings: LabSettings, node: KafkaNode) -> Path:
+    node.properties_path.parent.mkdir(parents=True, exist_ok=True)
+    node.properties_path.write_text(server_properties(settings, node))
+    return node.properties_path
 
 
 def new_cluster_id() -> str:
@@ -87,22 +158,33 @@ def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-def is_storage_formatted(settings: LabSettings) -> bool:
-    return (settings.paths.kafka_data / "meta.properties").exists()
+def cluster_id(settings: LabSettings) -> str:
+    """The id every node of a cluster is formatted with, chosen once per cluster."""
+    path = cluster_data_dir(settings) / "cluster-id"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(new_cluster_id())
+    return path.read_text().strip()
 
 
-def format_storage_command(settings: LabSettings) -> list[str]:
+def is_storage_formatted(node: KafkaNode) -> bool:
+    return (node.data_dir / "meta.properties").exists()
+
+
+def format_storage_command(settings: LabSettings, node: KafkaNode) -> list[str]:
+    if settings.kafka_brokers == 1:
+        quorum_args = ["--standalone", "--cluster-id", new_cluster_id()]
+    else:
+        quorum_args = ["--cluster-id", cluster_id(settings)]
     return _with_log_level(
         java_command(
             settings,
             KAFKA_TOOLS["kafka-storage"],
             [
                 "format",
-                "--standalone",
-                "--cluster-id",
-                new_cluster_id(),
+                *quorum_args,
                 "--config",
-                str(server_properties_path(settings)),
+                str(node.properties_path),
                 "--ignore-formatted",
             ],
         ),
@@ -110,10 +192,10 @@ def format_storage_command(settings: LabSettings) -> list[str]:
     )
 
 
-def broker_command(settings: LabSettings) -> list[str]:
+def broker_command(settings: LabSettings, node: KafkaNode) -> list[str]:
     return java_command(
         settings,
         KAFKA_TOOLS["kafka-server-start"],
-        [str(server_properties_path(settings))],
+        [str(node.properties_path)],
         heap=settings.kafka_heap,
     )

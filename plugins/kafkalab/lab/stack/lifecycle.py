@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import shutil
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -13,7 +15,7 @@ import psutil
 
 from kafkalab.domain.topics import load_topic_specs
 from kafkalab.kafka.admin import KafkaAdmin
-from kafkalab.lab.stack import install
+from kafkalab.lab.stack import install, kafka
 from kafkalab.lab.stack.environment import (
     PAUSED_AT_CREATION,
     airflow_environment,
@@ -34,8 +36,8 @@ from kafkalab.settings import LabSettings
 from kafkalab.spark.conf import render_spark_defaults
 
 Progress = Callable[[str], None]
-# What the services that depend on another (Airflow's) need healthy before they start.
-PREREQUISITES = ("kafka", "s3")
+# A Kafka node's service: `kafka` (node 1), `kafka-2`, `kafka-3`.
+KAFKA_NODE_SERVICE = re.compile(r"^kafka(-\d+)?$")
 
 
 def _quiet(message: str) -> None:
@@ -136,9 +138,23 @@ class Stack:
             )
         )
 
+    def prerequisites(self) -> list[str]:
+        """What Airflow's scheduler, dag-processor and triggerer need healthy to start."""
+        return [s.name for s in self.services if KAFKA_NODE_SERVICE.match(s.name)] + ["s3"]
+
+    def stop_other_kafka_nodes(self) -> None:
+        """Stop nodes of another topology: `./lab up` after `./lab up --brokers 3`."""
+        wanted = {s.name for s in self.services}
+        for name in self.registry.names():
+            other = KAFKA_NODE_SERVICE.match(name) and name not in wanted
+            if other and self.registry.stop(name):
+                brokers = self.settings.kafka_brokers
+                self.progress(f"stopped {name}: not a node of the {brokers}-broker stack")
+
     def up(self) -> None:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.install()
+        self.stop_other_kafka_nodes()
         started: list[Service] = []
         healthy: set[str] = set()
 
@@ -154,7 +170,7 @@ class Stack:
                 # Kafka and S3) the moment it starts. Everything before them starts at
                 # once: the broker's JVM, the object store, the ingestor and the
                 # api-server warm up side by side instead of one after the other.
-                for name in (*PREREQUISITES, *service.depends_on):
+                for name in (*self.prerequisites(), *service.depends_on):
                     ensure_healthy(name)
             if self.start(service):
                 self.progress(f"started {service.name}")
@@ -200,6 +216,23 @@ class Stack:
             report[service.name] = (running, health)
         return report
 
+    def controller_quorum(self) -> str:
+        """Kafka's own account of the KRaft controller quorum (`kafka-metadata-quorum`)."""
+        result = subprocess.run(
+            kafka.tool_command(
+                self.settings,
+                "kafka-metadata-quorum",
+                ["--bootstrap-server", self.settings.kafka_bootstrap, "describe", "--status"],
+            ),
+            capture_output=True,
+            text=True,
+            env=child_environment(self.settings),
+            timeout=60,
+        )
+        if result.returncode != 0:
+            return f"kafka-metadata-quorum failed: {(result.stderr or result.stdout).strip()}"
+        return describe_quorum_status(result.stdout)
+
     def memory_mb(self) -> float:
         total = 0.0
         for name in self.registry.names():
@@ -211,3 +244,34 @@ class Stack:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     total += member.memory_info().rss
         return total / 1024 / 1024
+
+
+def running_kafka_brokers(settings: LabSettings) -> int | None:
+    """How many Kafka nodes the stack under ``settings.home`` was started with, or None.
+
+    Read from the nodes' records, which only `./lab down` removes: a node that was
+    killed (the failover drill's `kill -9`) still counts as part of the cluster.
+    """
+    registry = ProcessRegistry(settings.paths.run, settings.paths.logs)
+    return sum(bool(KAFKA_NODE_SERVICE.match(name)) for name in registry.names()) or None
+
+
+def describe_quorum_status(output: str) -> str:
+    """`kafka-metadata-quorum describe --status` in one line: leader, voters, observers."""
+    fields = {}
+    for line in output.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip()] = value.strip()
+
+    def node_ids(raw: str) -> str:
+        try:
+            return ",".join(str(entry["id"]) for entry in json.loads(raw)) or "none"
+        except (ValueError, TypeError, KeyError):
+            return raw or "?"
+
+    return (
+        f"leader {fields.get('LeaderId', '?')} (epoch {fields.get('LeaderEpoch', '?')}), "
+        f"voters {node_ids(fields.get('CurrentVoters', ''))}, "
+        f"max follower lag {fields.get('MaxFollowerLag', '?')}"
+    )

@@ -69,36 +69,79 @@ def port_owner(host: str, port: int) -> str | None:
 # --- Kafka ---------------------------------------------------------------------------
 
 
-def _prepare_kafka(settings: LabSettings) -> None:
-    kafka.render_server_properties(settings)
-    if kafka.is_storage_formatted(settings):
-        return
-    settings.paths.kafka_data.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        kafka.format_storage_command(settings),
-        capture_output=True,
-        text=True,
-        env=child_environment(settings),
-    )
-    if result.returncode != 0:
-        raise ServiceError(
-            f"formatting Kafka's KRaft storage failed:\n{result.stdout}{result.stderr}"
+def _prepare_kafka_node(node: kafka.KafkaNode) -> Callable[[LabSettings], None]:
+    def prepare(settings: LabSettings) -> None:
+        kafka.render_server_properties(settings, node)
+        if kafka.is_storage_formatted(node):
+            return
+        node.data_dir.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            kafka.format_storage_command(settings, node),
+            capture_output=True,
+            text=True,
+            env=child_environment(settings),
+        )
+        if result.returncode != 0:
+            raise ServiceError(
+                f"formatting the KRaft storage of Kafka node {node.node_id} failed:\n"
+                f"{result.stdout}{result.stderr}"
+            )
+
+    return prepare
+
+
+def _kafka_node_health(node: kafka.KafkaNode) -> Callable[[LabSettings], Health]:
+    def check(settings: LabSettings) -> Health:
+        from confluent_kafka.admin import AdminClient
+
+        from kafkalab.kafka.client import admin_config
+
+        address = f"{settings.host}:{node.broker_port}"
+        # Asked at this node's own listener, so that a node that is down is never
+        # reported healthy by another. Quiet: while the broker starts, librdkafka
+        # would log every refused connection.
+        config = {**admin_config(settings, log_level=0), "bootstrap.servers": address}
+        try:
+            metadata = AdminClient(config).list_topics(timeout=3)
+        except Exception as exc:  # KafkaException: broker not reachable yet
+            return Health(False, f"no metadata from {address}: {exc}")
+        # Registered with the controller quorum: a broker that answers but is still
+        # fenced is not in the cluster's metadata yet.
+        if node.node_id not in metadata.brokers:
+            return Health(False, f"node {node.node_id} is not registered with the controllers yet")
+        user_topics = [t for t in metadata.topics if not t.startswith("__")]
+        brokers = len(metadata.brokers)
+        return Health(
+            True,
+            f"node {node.node_id}: {brokers} broker{'s' if brokers > 1 else ''} "
+            f"in the cluster, {len(user_topics)} topics",
         )
 
+    return check
 
-def _kafka_health(settings: LabSettings) -> Health:
-    from confluent_kafka.admin import AdminClient
 
-    from kafkalab.kafka.client import admin_config
-
-    # Quiet: while the broker starts, librdkafka would log every refused connection.
-    admin = AdminClient(admin_config(settings, log_level=0))
-    try:
-        metadata = admin.list_topics(timeout=3)
-    except Exception as exc:  # KafkaException: broker not reachable yet
-        return Health(False, f"no metadata from {settings.kafka_bootstrap}: {exc}")
-    user_topics = [t for t in metadata.topics if not t.startswith("__")]
-    return Health(True, f"{len(metadata.brokers)} broker, {len(user_topics)} topics")
+def kafka_services(settings: LabSettings) -> list[Service]:
+    cluster = settings.kafka_brokers > 1
+    return [
+        Service(
+            name=node.service_name,
+            description=(
+                f"Apache Kafka node {node.node_id} of {settings.kafka_brokers} (KRaft)"
+                if cluster
+                else "Apache Kafka broker (KRaft)"
+            ),
+            ports={
+                "broker": node.broker_port,
+                "lab guide listener": node.guide_port,
+                "controller": node.controller_port,
+            },
+            command=lambda settings, node=node: kafka.broker_command(settings, node),
+            health=_kafka_node_health(node),
+            prepare=_prepare_kafka_node(node),
+            config_file=lambda settings, node=node: kafka.server_properties(settings, node),
+        )
+        for node in kafka.kafka_nodes(settings)
+    ]
 
 
 # --- S3 object store (SeaweedFS) ------------------------------------------------------
@@ -243,19 +286,7 @@ def _ingestor_health(settings: LabSettings) -> Health:
 def services(settings: LabSettings) -> list[Service]:
     """Every service of the local stack, in start order."""
     return [
-        Service(
-            name="kafka",
-            description="Apache Kafka broker (KRaft)",
-            ports={
-                "broker": settings.kafka_broker_port,
-                "lab guide listener": settings.kafka_guide_port,
-                "controller": settings.kafka_controller_port,
-            },
-            command=kafka.broker_command,
-            health=_kafka_health,
-            prepare=_prepare_kafka,
-            config_file=kafka.server_properties,
-        ),
+        *kafka_services(settings),
         Service(
             name="s3",
             description="S3 object store (SeaweedFS)",
