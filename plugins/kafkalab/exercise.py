@@ -193,6 +193,7 @@ def lag_drains(
 class LiveStream:
     start: BaseOperator  # the end offsets the job started from
     caught_up: BaseOperator  # its lag, drained to a bound: the job keeps up
+    spark: BaseOperator  # the job's start: its handle's pid and times
 
 
 def live_stream(
@@ -230,7 +231,7 @@ def live_stream(
         "spark_caught_up", group=group, topic=topic, to=caught_up_within, timeout=timeout
     )
     start >> generator >> spark >> caught_up
-    return LiveStream(start, caught_up)
+    return LiveStream(start, caught_up, spark)
 
 
 def lake_path(*parts: str) -> str:

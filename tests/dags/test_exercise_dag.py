@@ -36,8 +36,14 @@ EXERCISES = [
     "kafka_fanout_consumer_groups",
     "kafka_dr_replay_drill",
     "kafka_repartition_scaling",
+    "kafka_broker_failover_drill",
 ]
-WITH_SETUP_GROUP = ["kafka_ingest_basic", "kafka_fanout_consumer_groups", "kafka_dr_replay_drill"]
+WITH_SETUP_GROUP = [
+    "kafka_ingest_basic",
+    "kafka_fanout_consumer_groups",
+    "kafka_dr_replay_drill",
+    "kafka_broker_failover_drill",
+]
 DAG_IDS = sorted(path.stem for path in (REPO_ROOT / "dags").glob("*.py"))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from kafkalab.operators.failover import EnsureBrokersUpOperator
 from kafkalab.operators.faults import FaultOperator
 from kafkalab.operators.generator import StopGeneratorOperator
 from kafkalab.operators.report import LabReportOperator
@@ -26,7 +27,12 @@ SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED = "success", "failed", "skipped", "ups
 
 # Tasks that must run whatever happened before them: they stop what a run started, or
 # write its report. Every other task must not run once something upstream failed.
-CLEANUP_OPERATORS = (StopStreamingJobOperator, StopGeneratorOperator, LabReportOperator)
+CLEANUP_OPERATORS = (
+    StopStreamingJobOperator,
+    StopGeneratorOperator,
+    EnsureBrokersUpOperator,
+    LabReportOperator,
+)
 
 
 def fault_values(dag: Any) -> list[str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -31,11 +33,16 @@ class StreamCounts:
     unacknowledged: int = 0
     retries: int = 0
     acknowledged_sequences: list[int] = field(default_factory=list, repr=False)
+    # Acknowledgements per wall-clock second, shared by the run's streams.
+    timeline: Counter[int] = field(default_factory=Counter, repr=False)
 
     def acknowledge(self, sequences: Iterable[int]) -> None:
         before = len(self.acknowledged_sequences)
         self.acknowledged_sequences.extend(sequences)
-        self.acknowledged += len(self.acknowledged_sequences) - before
+        added = len(self.acknowledged_sequences) - before
+        self.acknowledged += added
+        if added:
+            self.timeline[int(time.time())] += added
 
     def id_range(self, stream: StreamSpec, run_id: str) -> dict[str, object]:
         if not self.acknowledged_sequences:
@@ -74,6 +81,9 @@ class GeneratorSummary:
     # HTTP requests timed from send to answer (each retry is a request of its own), with
     # p50/p99/max in ms; no requests (and None figures) for the kafka target.
     request_latency: dict[str, object]
+    # Events acknowledged in each wall-clock second: ``counts[i]`` in the second that
+    # starts at ``start + i`` (Unix time); how an outage shows in what producers see.
+    acknowledged_per_second: dict[str, object] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -102,7 +112,11 @@ class RunCounts:
     """
 
     def __init__(self) -> None:
-        self.streams = {name: StreamCounts(topic=stream.topic) for name, stream in STREAMS.items()}
+        self.timeline: Counter[int] = Counter()
+        self.streams = {
+            name: StreamCounts(topic=stream.topic, timeline=self.timeline)
+            for name, stream in STREAMS.items()
+        }
         self.errors: list[str] = []
         self.request_latency = LatencyReservoir()
 
@@ -140,5 +154,14 @@ class RunCounts:
             },
             errors=self.errors[-ERRORS_IN_SUMMARY:],
             request_latency=self.request_latency.figures(),
+            acknowledged_per_second=per_second(self.timeline),
             **total,
         )
+
+
+def per_second(timeline: Counter[int]) -> dict[str, object]:
+    """A dense series from the first second with an acknowledgement to the last."""
+    if not timeline:
+        return {"start": None, "counts": []}
+    first, last = min(timeline), max(timeline)
+    return {"start": first, "counts": [timeline[second] for second in range(first, last + 1)]}

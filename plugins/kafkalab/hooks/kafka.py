@@ -27,5 +27,5 @@ class LabKafkaHook(KafkaAdminClientHook):
     def bootstrap_servers(self) -> str:
         return self.client_config()["bootstrap.servers"]
 
-    def lab_admin(self) -> KafkaAdmin:
-        return KafkaAdmin(self.client_config())
+    def lab_admin(self, timeout: float = 30.0) -> KafkaAdmin:
+        return KafkaAdmin(self.client_config(), timeout=timeout)

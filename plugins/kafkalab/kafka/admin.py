@@ -30,6 +30,7 @@ from confluent_kafka.admin import (
     OffsetSpec,
 )
 
+from kafkalab.domain.cluster import PartitionState
 from kafkalab.domain.lag import LagSnapshot, compute_lag
 from kafkalab.domain.offsets import Offsets
 from kafkalab.domain.topics import TopicSpec
@@ -111,6 +112,20 @@ class KafkaAdmin:
                 f"existing topics: {', '.join(known) or '(none)'}"
             )
         return sorted(described.partitions)
+
+    def partition_states(self, topic: str) -> list[PartitionState]:
+        """Each partition's leader, replicas and in-sync replicas, as the cluster reports them."""
+        metadata = self.admin.list_topics(topic, timeout=self.timeout).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            self.topic_partitions(topic)  # raises UnknownTopic with the known topics
+        return [
+            PartitionState(p.id, p.leader, tuple(p.replicas), tuple(p.isrs))
+            for p in sorted(metadata.partitions.values(), key=lambda p: p.id)
+        ]
+
+    def broker_ids(self) -> list[int]:
+        """The brokers registered with the cluster now (a fenced one is not among them)."""
+        return sorted(self.admin.list_topics(timeout=self.timeout).brokers)
 
     def describe_topic(self, topic: str) -> TopicDescription:
         metadata = self.admin.list_topics(topic, timeout=self.timeout).topics.get(topic)

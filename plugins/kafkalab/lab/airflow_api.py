@@ -17,7 +17,10 @@ EXERCISE_DAGS = {
     "fanout": "kafka_fanout_consumer_groups",
     "replay": "kafka_dr_replay_drill",
     "repartition": "kafka_repartition_scaling",
+    "failover": "kafka_broker_failover_drill",
 }
+# The exercises that need Kafka's three-broker cluster (`./lab up --brokers 3`).
+CLUSTER_EXERCISES = {"failover"}
 FINISHED = {"success", "failed"}
 
 

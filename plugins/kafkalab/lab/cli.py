@@ -27,7 +27,7 @@ from kafkalab.lab.stack.services import ServiceError
 from kafkalab.settings import REPO_ROOT, LabSettings, get_settings
 
 console = Console(stderr=True, highlight=False)
-EXERCISES = ("ingest", "fanout", "replay", "repartition", "all")
+EXERCISES = ("ingest", "fanout", "replay", "repartition", "failover", "all")
 PAUSE_DAGS_VARIABLE = "KAFKALAB_PAUSE_DAGS_AT_CREATION"
 # Piped output has no terminal width, and rich would assume 80 columns: table cells
 # would be cut with an ellipsis and lines wrapped for whoever greps or parses them.
@@ -287,11 +287,24 @@ def _conf_values(pairs: list[str]) -> dict[str, object]:
 
 def cmd_run(settings: LabSettings, args: argparse.Namespace) -> int:
     from kafkalab.domain.report import REPORT_SCHEMA, render_summary
-    from kafkalab.lab.airflow_api import EXERCISE_DAGS, AirflowApi
+    from kafkalab.lab.airflow_api import CLUSTER_EXERCISES, EXERCISE_DAGS, AirflowApi
     from kafkalab.lake.object_store import object_store_client
 
+    if args.exercise == "all":
+        # `all` runs on the stack as it is: on one broker, the failover drill is left out.
+        exercises = [
+            e for e in EXERCISE_DAGS if e not in CLUSTER_EXERCISES or settings.kafka_brokers >= 3
+        ]
+    else:
+        exercises = [args.exercise]
+    if any(e in CLUSTER_EXERCISES for e in exercises) and settings.kafka_brokers < 3:
+        _progress(
+            f"the {args.exercise} exercise needs three Kafka brokers: starting the cluster, "
+            "as `./lab up --brokers 3` does"
+        )
+        settings = settings.model_copy(update={"kafka_brokers": 3})
+        _stack(settings).up()
     _ensure_up(settings)
-    exercises = list(EXERCISE_DAGS) if args.exercise == "all" else [args.exercise]
     api = AirflowApi(settings)
     failed = []
     for exercise in exercises:

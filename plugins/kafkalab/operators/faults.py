@@ -201,3 +201,8 @@ def scaled_kept_to_baseline_cores(cores: int | str) -> dict[str, Any]:
     baseline's): more partitions, but no more tasks at once. The scaled phase's start task
     takes its cores from this task's result when it ran, so the damage comes from here."""
     return {"cores": int(cores)}
+
+
+def leave_broker_down() -> dict[str, Any]:
+    """Nothing to do here: the restart task reads the fault param and leaves the broker down."""
+    return {"broker_restart": "skipped"}

@@ -37,6 +37,7 @@ def test_the_summary_keeps_its_keys_and_their_order() -> None:
         "topics",
         "errors",
         "request_latency",
+        "acknowledged_per_second",
     ]
     assert list(document["topics"]) == [FINANCIAL.topic, INSURANCE.topic]
     assert document["topics"][FINANCIAL.topic] == {
@@ -106,3 +107,20 @@ def test_request_latency_comes_after_the_older_keys_and_shows_in_the_line() -> N
     summary = summarise(counts)
     assert summary.request_latency == {"requests": 3, "p50_ms": 4.0, "p99_ms": 40.0, "max_ms": 40.0}
     assert "request p50 4.0 ms p99 40.0 ms" in summary.line()
+
+
+def test_acknowledgements_are_counted_per_wall_clock_second_across_streams(monkeypatch) -> None:
+    import kafkalab.generator.counts as counts_module
+
+    clock = iter([1000.2, 1000.9, 1003.5])
+    monkeypatch.setattr(counts_module.time, "time", lambda: next(clock))
+    counts = RunCounts()
+    counts["financial"].acknowledge([0, 1])
+    counts["insurance"].acknowledge([0])
+    counts["financial"].acknowledge([2, 3, 4])
+    counts["financial"].acknowledge([])  # nothing new: no second recorded
+    assert summarise(counts).acknowledged_per_second == {"start": 1000, "counts": [3, 0, 0, 3]}
+
+
+def test_a_run_without_acknowledgements_has_an_empty_series() -> None:
+    assert summarise(RunCounts()).acknowledged_per_second == {"start": None, "counts": []}

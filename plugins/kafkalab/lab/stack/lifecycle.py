@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from kafkalab.lab.stack.environment import (
     airflow_passwords_file,
     child_environment,
 )
-from kafkalab.lab.stack.process import ProcessRegistry
+from kafkalab.lab.stack.process import ProcessHandle, ProcessRegistry
 from kafkalab.lab.stack.services import (
     Health,
     Service,
@@ -187,6 +189,28 @@ class Stack:
         created = ensure_buckets(self.settings)
         for bucket in created:
             self.progress(f"bucket {bucket}: created")
+
+    def kill(self, name: str) -> ProcessHandle:
+        """`kill -9` a service: no shutdown hook runs, as when its machine dies.
+
+        The record stays: the service still belongs to the stack, `./lab status` shows
+        it down, and `start()` brings it back.
+        """
+        handle = self.registry.running(name)
+        if handle is None:
+            raise ServiceError(f"{name} is not running: nothing to kill")
+        os.kill(handle.pid, signal.SIGKILL)
+        proc = handle.process()
+        if proc is not None:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
+                proc.wait(timeout=10)
+        return handle
+
+    def restart(self, name: str) -> Health:
+        """Start a stopped (or killed) service as configured and wait until it is healthy."""
+        service = self.service(name)
+        self.start(service)
+        return self.wait_healthy(service)
 
     def down(self) -> list[str]:
         stopped = []
