@@ -14,8 +14,8 @@ unclean leader election off.
    consumes from the current end offsets and catches up.
 2. The broker that leads the most partitions of the topic is killed with `kill -9`.
 3. Sensors watch Kafka's own metadata: the partitions it led get a new leader from
-   their in-sync replicas, and the partitions show under-replicated; the topic's end
-   offsets keep advancing while the broker is down.
+   their in-sync replicas, and the partitions show under-replicated; then the topic's
+   end offsets must advance by `outage_records` while the broker is still down.
 4. The broker is restarted; a sensor waits until it is back in every ISR.
 5. The generator stops; the Spark job drains its lag.
 
@@ -144,7 +144,8 @@ def kafka_broker_failover_drill() -> Report:
             event=kill.output,
             timeout_seconds=timeout,
         )
-        at_kill = SnapshotEndOffsetsOperator(task_id="offsets_after_kill", topics=[TOPIC])
+        # Taken once the leaders moved, while the broker is still down.
+        at_kill = SnapshotEndOffsetsOperator(task_id="offsets_broker_down", topics=[TOPIC])
         kept_ingesting = EndOffsetsAdvancedSensor(
             task_id="ingest_continued",
             before=at_kill.output,
@@ -167,9 +168,9 @@ def kafka_broker_failover_drill() -> Report:
         )
         stop_generator = StopGeneratorOperator(task_id="stop_generator", run_id=generator_run)
         final = SnapshotEndOffsetsOperator(task_id="offsets_final", topics=TOPIC_NAMES)
-        kill >> [elected, under_replicated, at_kill]
-        at_kill >> kept_ingesting
-        [elected, under_replicated, kept_ingesting] >> not_restarted >> restart
+        kill >> [elected, under_replicated]
+        elected >> at_kill >> kept_ingesting
+        [under_replicated, kept_ingesting] >> not_restarted >> restart
         restart >> rejoined >> stop_generator >> final
 
     with TaskGroup("verify") as verify:

@@ -63,7 +63,7 @@ class PollingTrigger(BaseTrigger):
         await self.connect()
         started = time.monotonic()
         while True:
-            met = await self.poll()
+            met = await self._poll_through_transient_errors()
             waited = time.monotonic() - started
             if met or waited >= self.timeout:
                 yield TriggerEvent(
@@ -75,6 +75,42 @@ class PollingTrigger(BaseTrigger):
                 )
                 return
             await asyncio.sleep(self.poll_interval)
+
+    async def _poll_through_transient_errors(self) -> bool:
+        """One observation; an error Kafka marks retriable counts as "not yet".
+
+        While leadership moves (a broker lost, a partition reassigned) requests to the
+        old leader fail with errors such as UNKNOWN_LEADER_EPOCH or
+        NOT_LEADER_OR_FOLLOWER until the client's metadata catches up: the fact is not
+        known yet, and the next poll asks again. Other errors end the trigger.
+        """
+        from confluent_kafka import KafkaError, KafkaException
+
+        # What a request meets while leaders move; librdkafka does not always mark an
+        # error from a broker's answer as retriable.
+        moving = {
+            KafkaError.UNKNOWN_LEADER_EPOCH,
+            KafkaError.FENCED_LEADER_EPOCH,
+            KafkaError.NOT_LEADER_FOR_PARTITION,
+            KafkaError.LEADER_NOT_AVAILABLE,
+            KafkaError.REPLICA_NOT_AVAILABLE,
+            KafkaError.NOT_COORDINATOR,
+            KafkaError.COORDINATOR_NOT_AVAILABLE,
+            KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+            KafkaError.REQUEST_TIMED_OUT,
+            KafkaError._TIMED_OUT,
+            KafkaError._TRANSPORT,
+        }
+        try:
+            return await self.poll()
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if not isinstance(error, KafkaError) or not (
+                error.retriable() or error.code() in moving
+            ):
+                raise
+            self.log.info("transient Kafka error, polling again: %s", error)
+            return False
 
     async def cleanup(self) -> None:
         # The triggerer calls this after run() ends or is cancelled; a client without

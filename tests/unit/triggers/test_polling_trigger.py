@@ -77,3 +77,37 @@ def test_serialization_keeps_the_arguments_and_the_class_path() -> None:
             "timeout": 300.0,
         },
     )
+
+
+class FailingFirst(CountingTrigger):
+    """Raises ``error`` on its first poll, then counts as CountingTrigger does."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(met_after=2)
+        self.error = error
+
+    async def poll(self) -> bool:
+        if self.polls == 0:
+            self.polls += 1
+            raise self.error
+        return await super().poll()
+
+
+def test_an_error_of_moving_leadership_is_polled_through() -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    # What a ListOffsets request met in a run, while a partition's leader had changed.
+    error = KafkaException(KafkaError(KafkaError.UNKNOWN_LEADER_EPOCH))
+    [event] = asyncio.run(all_events(FailingFirst(error)))
+    assert event["status"] == "met" and event["polls"] == 2
+
+
+def test_any_other_error_ends_the_trigger() -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    for error in (
+        KafkaException(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED)),
+        ValueError("a bug"),
+    ):
+        with pytest.raises(type(error)):
+            asyncio.run(all_events(FailingFirst(error)))
