@@ -13,7 +13,6 @@ import subprocess
 from typing import NamedTuple
 
 import pytest
-from airflow.models import DagBag
 
 from kafkalab.lab.airflow_api import AirflowApi
 from tests.support.lab import REPO_ROOT, lab
@@ -100,16 +99,6 @@ SABOTAGE = [
         "the scaled phase did not read its partitions in parallel",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def api(settings) -> AirflowApi:
-    return AirflowApi(settings)
-
-
-@pytest.fixture(scope="module")
-def dagbag() -> DagBag:
-    return DagBag(dag_folder=str(REPO_ROOT / "dags"))
 
 
 class DagsTest(NamedTuple):

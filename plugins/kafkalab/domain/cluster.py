@@ -73,7 +73,7 @@ def require_replicated(
         )
     thin = [s for s in states if len(s.replicas) < min_replicas]
     if thin:
-        described = ", ".join(f"{s.partition} ({len(s.replicas)} replicas)" for s in thin)
+        described = ", ".join(f"partition {s.partition} ({len(s.replicas)} replicas)" for s in thin)
         raise NotAReplicatedCluster(
             f"topic {topic} has partitions with fewer than {min_replicas} replicas: "
             f"{described}; losing their broker loses them"

@@ -48,14 +48,14 @@ def _stack(settings: LabSettings) -> Stack:
 
 
 def running_topology(settings: LabSettings) -> LabSettings:
-    """The settings of the stack that runs, unless the environment names a topology.
+    """The settings of the stack that runs: its broker count wins over KAFKALAB_BROKERS.
 
     After `./lab up --brokers 3`, `./lab run`, `./lab status` and `./lab test` work on
-    those three brokers; restarting them as one because a flag was not repeated would
-    discard the cluster the user asked for.
+    those three brokers, also from a shell whose `./lab env` exports are older:
+    restarting them as one because a setting was not repeated would discard the cluster
+    the user asked for. KAFKALAB_BROKERS decides when nothing runs; `./lab up --brokers`
+    switches a running stack.
     """
-    if "KAFKALAB_BROKERS" in os.environ:
-        return settings
     brokers = running_kafka_brokers(settings)
     if brokers is None or brokers == settings.kafka_brokers:
         return settings

@@ -184,8 +184,9 @@ class PartitionStateSensor(DeferrableSensor):
         states = [PartitionState.from_dict(p) for p in event["partitions"]]
         seen = describe(states) if states else f"no metadata ({event.get('last_error')})"
         return (
-            f"{self.topic}: no {self._wanted(event)} within {event['waited_seconds']:.0f}s "
-            f"({event['seconds_since']:.0f}s after the kill); last seen: {seen}"
+            f"{self.topic}: {self._wanted(event)} not seen within "
+            f"{event['waited_seconds']:.0f}s ({event['seconds_since']:.0f}s after the kill); "
+            f"last seen: {seen}"
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,121 @@
+"""The three-broker cluster: up, an exercise on it, the failover drill and its sabotage, down.
+
+The module switches the suite's stack to three Kafka nodes (`./lab up --brokers 3`
+does the same) and back to one broker when it ends, so the tiers around it run on the
+default topology.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+from kafkalab.lab.stack.kafka import kafka_nodes
+from kafkalab.lab.stack.lifecycle import Stack
+from kafkalab.settings import LabSettings
+from tests.e2e.test_exercises import SMALL, dags_test, state_mismatches
+from tests.support.trigger_rules import SKIPPED, simulate_run
+
+FAILOVER = "kafka_broker_failover_drill"
+FAILOVER_SMALL = {"rate": 100, "outage_records": 200, "timeout_seconds": 600}
+
+
+@pytest.fixture(scope="module")
+def cluster(settings: LabSettings) -> Iterator[LabSettings]:
+    three = settings.model_copy(update={"kafka_brokers": 3})
+    previous = os.environ.get("KAFKALAB_BROKERS")
+    Stack(three).up()
+    os.environ["KAFKALAB_BROKERS"] = "3"
+    try:
+        yield three
+    finally:
+        if previous is None:
+            os.environ.pop("KAFKALAB_BROKERS", None)
+        else:
+            os.environ["KAFKALAB_BROKERS"] = previous
+        Stack(settings).up()
+
+
+def test_the_cluster_runs_three_nodes_in_one_quorum_with_replicated_topics(cluster) -> None:
+    from kafkalab.kafka.admin import KafkaAdmin
+
+    stack = Stack(cluster)
+    report = stack.status()
+    unhealthy = {name: h.detail for name, (_, h) in report.items() if not h.healthy}
+    assert not unhealthy, unhealthy
+    assert "voters 1,2,3" in stack.controller_quorum()
+    admin = KafkaAdmin(cluster)
+    assert admin.broker_ids() == [1, 2, 3]
+    described = admin.describe_topic("raw_financial_transactions")
+    assert described.replication_factor == 3
+    states = admin.partition_states("raw_financial_transactions")
+    assert all(len(s.isr) == 3 for s in states), states
+
+
+def test_the_ingest_exercise_passes_on_the_cluster(cluster, api, dagbag) -> None:
+    result, _, states = dags_test(api, "kafka_ingest_basic", SMALL["kafka_ingest_basic"])
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    wrong = state_mismatches(states, simulate_run(dagbag.get_dag("kafka_ingest_basic"), "none"))
+    assert not wrong, wrong
+
+
+def test_the_failover_drill_passes(cluster, api, dagbag) -> None:
+    result, run_id, states = dags_test(api, FAILOVER, FAILOVER_SMALL)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    wrong = state_mismatches(states, simulate_run(dagbag.get_dag(FAILOVER), "none"))
+    assert not wrong, wrong
+    figures = api.xcom(FAILOVER, run_id, "verify.failover_figures")
+    assert figures["ingest"]["acknowledged_during_outage"] > 0
+    headline = api.xcom(FAILOVER, run_id, "report")["headline"]
+    blank = [figure["name"] for figure in headline if figure["value"] is None]
+    assert not blank, f"headline figures without a value: {blank}"
+
+
+def test_a_broker_left_down_fails_the_drill_naming_the_isr(cluster, api, dagbag) -> None:
+    conf = {**FAILOVER_SMALL, "max_rejoin_seconds": 45, "fault": "broker_not_restarted"}
+    result, _, states = dags_test(api, FAILOVER, conf)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, "the drill passed although the broker stayed down"
+    assert "back in every ISR) not seen within" in output, output[-6000:]
+    expected = {
+        "failover.fault_broker_not_restarted": "success",
+        "failover.isr_recovered": "failed",
+        "report": "failed",
+        # The teardown brings the cluster back whatever happened.
+        "teardown.brokers_back_up": "success",
+    }
+    wrong = state_mismatches(states, expected)
+    wrong += [f"{task}: skipped" for task, state in states.items() if state == SKIPPED]
+    assert not wrong, wrong
+    assert all(h.healthy for _, h in Stack(cluster).status().values())
+
+
+def test_down_stops_every_node_and_leaves_no_process_behind(cluster) -> None:
+    stack = Stack(cluster)
+    started = []
+    for name in stack.registry.names():
+        handle = stack.registry.running(name)
+        proc = handle.process() if handle else None
+        if proc is not None:
+            started += [proc, *proc.children(recursive=True)]
+    stopped = stack.down()
+    assert {n.service_name for n in kafka_nodes(cluster)} <= set(stopped)
+    left = [f"{p.pid}: {' '.join(p.cmdline())[:160]}" for p in started if _alive(p)]
+    # Kafka nodes by their configuration files, whoever started them.
+    conf = str(cluster.paths.conf / "kafka")
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "kafka.Kafka" in cmdline and conf in cmdline:
+            left.append(f"{proc.info['pid']}: {cmdline[-160:]}")
+    assert not left, "processes of the stack still running after down:\n" + "\n".join(left)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
