@@ -16,7 +16,7 @@ import pytest
 from kafkalab.lab.stack.kafka import kafka_nodes
 from kafkalab.lab.stack.lifecycle import Stack
 from kafkalab.settings import LabSettings
-from tests.e2e.test_exercises import SMALL, dags_test, state_mismatches
+from tests.support.dags_test import dags_test, state_mismatches
 from tests.support.trigger_rules import SKIPPED, simulate_run
 
 FAILOVER = "kafka_broker_failover_drill"
@@ -56,7 +56,7 @@ def test_the_cluster_runs_three_nodes_in_one_quorum_with_replicated_topics(clust
 
 
 def test_the_ingest_exercise_passes_on_the_cluster(cluster, api, dagbag) -> None:
-    result, _, states = dags_test(api, "kafka_ingest_basic", SMALL["kafka_ingest_basic"])
+    result, _, states = dags_test(api, "kafka_ingest_basic", {"events": 300})
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     wrong = state_mismatches(states, simulate_run(dagbag.get_dag("kafka_ingest_basic"), "none"))
     assert not wrong, wrong
