@@ -80,12 +80,12 @@ TOPIC_NAMES = [spec.name for spec in TOPICS]
     tags=["failover", "replication", "disaster-recovery"],
     execution_timeout=dt.timedelta(minutes=20),
     params={
-        "rate": Param(200, type="number", minimum=1, description="generator events/s"),
+        "rate": Param(100, type="number", minimum=1, description="generator events/s"),
         "caught_up_within": Param(
             1000, type="integer", minimum=0, description="Spark lag that counts as caught up"
         ),
         "outage_records": Param(
-            500,
+            200,
             type="integer",
             minimum=1,
             description="records the topic must gain while the broker is down",
@@ -103,7 +103,9 @@ TOPIC_NAMES = [spec.name for spec in TOPICS]
             description="how long the restarted broker may take to rejoin every ISR",
         ),
     },
-    timeout_seconds=300,
+    # The Spark job's first batch (JVM start-up, the table's first commit) can take
+    # minutes on two cores shared with three brokers.
+    timeout_seconds=600,
     faults=["broker_not_restarted"],
 )
 def kafka_broker_failover_drill() -> Report:
