@@ -263,13 +263,12 @@ def kafka_services(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, A
 
 @pytest.fixture(scope="module")
 def internal_addresses(kafka_services: dict[str, dict[str, Any]]) -> list[str]:
-    """host:port of every node as containers reach it: the PLAINTEXT listener it advertises."""
-    addresses = []
-    for service in kafka_services.values():
-        advertised = listener_addresses(environment(service)["KAFKA_ADVERTISED_LISTENERS"])
-        host, port = advertised["PLAINTEXT"]
-        addresses.append(f"{host}:{port}")
-    return sorted(addresses)
+    """host:port of every node as containers reach it: its service name and the port of
+    its PLAINTEXT listener."""
+    return sorted(
+        f"{name}:{listener_addresses(environment(service)['KAFKA_LISTENERS'])['PLAINTEXT'][1]}"
+        for name, service in kafka_services.items()
+    )
 
 
 def test_the_compose_file_declares_every_lab_service(services: dict[str, Any]) -> None:
@@ -348,8 +347,8 @@ def test_every_kafka_node_publishes_and_advertises_its_local_mode_port(
     _, listening = listener_addresses(env["KAFKA_LISTENERS"])["PLAINTEXT_HOST"]
     assert published == [listening], (
         f"{node.service_name}: local mode serves node {node_id} on {host_port} "
-        f"(kafka_nodes() of {COMPOSE_BROKERS} brokers); compose publishes that host port "
-        f"to container port(s) {published}, and the host listener is on {listening}"
+        f"(kafka_nodes() of {COMPOSE_BROKERS} brokers), and the node's host listener is on "
+        f"{listening}; compose publishes (host, container) {published_ports(service)}"
     )
     advertised = listener_addresses(env["KAFKA_ADVERTISED_LISTENERS"])["PLAINTEXT_HOST"]
     assert advertised == ("localhost", host_port), (
@@ -483,8 +482,8 @@ def test_replication_settings_equal_the_three_broker_server_properties(
         for key in sorted(set(expected) | set(in_compose)):
             if in_compose.get(key) != expected.get(key):
                 differences.append(
-                    f"{node.service_name}: {key}={in_compose.get(key)} in compose, "
-                    f"{expected.get(key)} in config/kafka/server.properties for "
+                    f"{node.service_name}: {key}={in_compose.get(key, '(unset)')} in compose, "
+                    f"{expected.get(key, '(unset)')} in config/kafka/server.properties for "
                     f"{COMPOSE_BROKERS} brokers"
                 )
     assert differences == [], "\n".join(differences)
@@ -598,7 +597,10 @@ def test_the_compose_settings_describe_the_compose_cluster(
     assert settings.kafka_brokers == len(kafka_services), (
         f"KAFKALAB_BROKERS is {settings.kafka_brokers}; compose runs {len(kafka_services)} nodes"
     )
-    assert sorted(settings.kafka_bootstrap.split(",")) == internal_addresses
+    assert sorted(settings.kafka_bootstrap.split(",")) == internal_addresses, (
+        f"the compose settings bootstrap from {settings.kafka_bootstrap}, "
+        f"not from every node ({','.join(internal_addresses)})"
+    )
 
 
 @pytest.mark.parametrize("service_name", AIRFLOW_SERVICES)
