@@ -685,6 +685,26 @@ def test_the_spark_worker_joins_the_master_with_the_cores_the_exercises_need(
     assert wrong == {}, f"KAFKALAB_SPARK_MASTER is not {master_url}: {wrong}"
 
 
+def test_two_applications_share_the_spark_worker(services: dict[str, Any]) -> None:
+    """The DR drill pauses a streaming job, whose application keeps its cores, and runs
+    the replay job next to it: the worker must have cores left for the second."""
+    options = environment(services["spark-master"]).get("SPARK_MASTER_OPTS", "")
+    properties = dict(
+        option.removeprefix("-D").split("=", 1)
+        for option in shlex.split(options)
+        if option.startswith("-D")
+    )
+    default_cores = properties.get("spark.deploy.defaultCores")
+    assert default_cores is not None, (
+        "without spark.deploy.defaultCores in SPARK_MASTER_OPTS, an application that asks "
+        "for no cores takes every core of the worker"
+    )
+    worker_cores = int(flag_value(command_args(services["spark-worker"]), "--cores") or 0)
+    assert 2 * int(default_cores) <= worker_cores, (
+        f"two applications of {default_cores} core(s) each do not fit on a worker of {worker_cores}"
+    )
+
+
 def test_airflow_secrets_are_read_from_files_that_lab_init_writes(
     services: dict[str, Any],
 ) -> None:
