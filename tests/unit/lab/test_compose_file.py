@@ -451,10 +451,11 @@ def test_the_kafka_nodes_share_a_cluster_id_and_a_quorum_of_every_node(
 
     voters = {name: env.get("KAFKA_CONTROLLER_QUORUM_VOTERS") for name, env in envs.items()}
     assert len(set(voters.values())) == 1, f"the nodes differ in their quorum voters: {voters}"
-    named = dict(
-        (int(node_id), address)
-        for node_id, address in (voter.split("@", 1) for voter in str(voters["kafka"]).split(","))
-    )
+    shared = str(next(iter(voters.values())))
+    named = {
+        int(node_id): address
+        for node_id, address in (voter.split("@", 1) for voter in shared.split(","))
+    }
     expected = {}
     for name, env in envs.items():
         _, controller_port = listener_addresses(env["KAFKA_LISTENERS"])["CONTROLLER"]
