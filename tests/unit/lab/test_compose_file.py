@@ -8,6 +8,7 @@ Airflow connection ids, the Prometheus and Grafana files and the Dockerfile.
 from __future__ import annotations
 
 import ast
+import base64
 import importlib.util
 import json
 import os
@@ -22,6 +23,7 @@ import yaml
 from kafkalab.domain.topics import TOPICS_FILE, load_topic_specs
 from kafkalab.lab.stack import compose_init
 from kafkalab.lab.stack.environment import AIRFLOW_CONNECTION_IDS, connection_uris
+from kafkalab.lab.stack.kafka import kafka_nodes, server_properties
 from kafkalab.settings import REPO_ROOT, LabSettings
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -29,9 +31,12 @@ PROMETHEUS_FILE = REPO_ROOT / "config" / "prometheus" / "prometheus.yml"
 GRAFANA_DATASOURCES = REPO_ROOT / "config" / "grafana" / "provisioning" / "datasources"
 GRAFANA_PROVIDERS = REPO_ROOT / "config" / "grafana" / "provisioning" / "dashboards"
 LAG_DASHBOARD = REPO_ROOT / "config" / "grafana" / "dashboards" / "kafka-consumer-lag.json"
+SCALING_DAG = REPO_ROOT / "dags" / "kafka_repartition_scaling.py"
 
 LAB_SERVICES = {
     "kafka",
+    "kafka-2",
+    "kafka-3",
     "kafka-init",
     "objectstore",
     "spark-master",
@@ -54,14 +59,15 @@ AIRFLOW_SERVICES = [
     "airflow-dag-processor",
     "airflow-triggerer",
 ]
-# Service -> the LabSettings field holding the port local mode serves it on.
+# Compose mode always runs local mode's three-broker cluster (`./lab up --brokers 3`).
+COMPOSE_BROKERS = 3
+# Service -> the LabSettings field holding the port local mode serves it on. The Kafka
+# nodes' ports are checked against kafka_nodes() of a three-broker LabSettings.
 LOCAL_MODE_PORTS = {
-    "kafka": "kafka_broker_port",
     "objectstore": "s3_port",
     "airflow-apiserver": "airflow_port",
     "fastapi_ingestor": "ingestor_port",
 }
-KAFKA_INTERNAL_BOOTSTRAP = "kafka:29092"
 LAG_DASHBOARD_METRICS = {
     "kafka_consumergroup_lag",
     "kafka_topic_partition_current_offset",
@@ -149,6 +155,51 @@ def flag_value(args: list[str], flag: str) -> str | None:
     return None
 
 
+def flag_values(args: list[str], flag: str) -> list[str]:
+    """Every value of a flag that may be repeated."""
+    values = []
+    for index, arg in enumerate(args):
+        if arg == flag and index + 1 < len(args):
+            values.append(args[index + 1])
+        elif arg.startswith(f"{flag}="):
+            values.append(arg.split("=", 1)[1])
+    return values
+
+
+def script_commands(service: dict[str, Any]) -> list[list[str]]:
+    """The commands of a service's shell script, one argument list per command line."""
+    script = "\n".join(command_args(service, "entrypoint") + command_args(service))
+    lines = script.replace("\\\n", " ").splitlines()
+    return [args for line in lines if (args := shlex.split(line, comments=True))]
+
+
+def kafka_property(variable: str) -> str:
+    """The broker property an apache/kafka image variable sets: the image drops KAFKA_
+    and reads `___` as a dash, `__` as an underscore and `_` as a dot."""
+    name = variable.removeprefix("KAFKA_").lower()
+    return (
+        name.replace("___", "\0").replace("__", "\1").replace("_", ".").translate({0: "-", 1: "_"})
+    )
+
+
+def listener_addresses(value: str) -> dict[str, tuple[str, int]]:
+    """Listener name -> (host, port) of a `NAME://host:port,...` list."""
+    addresses = {}
+    for item in value.split(","):
+        name, address = item.split("://", 1)
+        host, port = address.rsplit(":", 1)
+        addresses[name] = (host, int(port))
+    return addresses
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    return dict(
+        line.split("=", 1)
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+
+
 def parse_topic_creations(script: str) -> list[dict[str, Any]]:
     """Every `kafka-topics.sh --create` of a shell script, as name/partitions/configs."""
     creations = []
@@ -191,6 +242,33 @@ def no_lab_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("KAFKALAB_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, no_lab_environment: None) -> LabSettings:
+    """Local mode's `./lab up --brokers 3`, which compose mode must equal."""
+    return LabSettings(home=tmp_path).model_copy(update={"kafka_brokers": COMPOSE_BROKERS})
+
+
+@pytest.fixture(scope="module")
+def kafka_services(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every KRaft node of the compose file, by service name."""
+    return {
+        name: service
+        for name, service in services.items()
+        if str(service.get("image", "")).startswith("apache/kafka:")
+        and "KAFKA_NODE_ID" in environment(service)
+    }
+
+
+@pytest.fixture(scope="module")
+def internal_addresses(kafka_services: dict[str, dict[str, Any]]) -> list[str]:
+    """host:port of every node as containers reach it: its service name and the port of
+    its PLAINTEXT listener."""
+    return sorted(
+        f"{name}:{listener_addresses(environment(service)['KAFKA_LISTENERS'])['PLAINTEXT'][1]}"
+        for name, service in kafka_services.items()
+    )
 
 
 def test_the_compose_file_declares_every_lab_service(services: dict[str, Any]) -> None:
@@ -255,11 +333,41 @@ def test_host_ports_equal_the_local_mode_defaults(
     )
 
 
+@pytest.mark.parametrize("node_id", range(1, COMPOSE_BROKERS + 1))
+def test_every_kafka_node_publishes_and_advertises_its_local_mode_port(
+    services: dict[str, Any], cluster: LabSettings, node_id: int
+) -> None:
+    node = kafka_nodes(cluster)[node_id - 1]
+    assert node.node_id == node_id
+    service = services.get(node.service_name)
+    assert service is not None, f"no service {node.service_name} for Kafka node {node_id}"
+    env = environment(service)
+    host_port = node.broker_port
+    published = [target for host, target in published_ports(service) if host == host_port]
+    _, listening = listener_addresses(env["KAFKA_LISTENERS"])["PLAINTEXT_HOST"]
+    assert published == [listening], (
+        f"{node.service_name}: local mode serves node {node_id} on {host_port} "
+        f"(kafka_nodes() of {COMPOSE_BROKERS} brokers), and the node's host listener is on "
+        f"{listening}; compose publishes (host, container) {published_ports(service)}"
+    )
+    advertised = listener_addresses(env["KAFKA_ADVERTISED_LISTENERS"])["PLAINTEXT_HOST"]
+    assert advertised == ("localhost", host_port), (
+        f"{node.service_name} advertises {advertised} to host clients, which then "
+        f"connect there instead of localhost:{host_port}"
+    )
+
+
+def test_every_published_port_is_bound_to_loopback(services: dict[str, Any]) -> None:
+    exposed = {
+        name: str(entry)
+        for name, service in services.items()
+        for entry in service.get("ports") or []
+        if not str(entry).startswith("127.0.0.1:")
+    }
+    assert exposed == {}, f"ports published on every interface: {exposed}"
+
+
 def _listening_port(name: str, service: dict[str, Any]) -> int:
-    if name == "kafka":
-        listeners = environment(service)["KAFKA_LISTENERS"].split(",")
-        host_listener = next(item for item in listeners if item.startswith("PLAINTEXT_HOST://"))
-        return int(host_listener.rsplit(":", 1)[1])
     if name == "objectstore":
         return int(flag_value(command_args(service), "-s3.port") or 0)
     return int(flag_value(command_args(service), "--port") or 0)
@@ -310,30 +418,190 @@ def test_kafka_init_creates_exactly_the_topics_of_topics_yaml(services: dict[str
             )
         if not creation["if_not_exists"]:
             differences.append(f"{name}: created without --if-not-exists (not idempotent)")
-        if creation["bootstrap"] != KAFKA_INTERNAL_BOOTSTRAP:
-            differences.append(f"{name}: created through {creation['bootstrap']}")
     assert differences == [], "\n".join(differences)
 
 
-def test_kafka_clients_use_the_listener_the_broker_advertises_to_containers(
-    services: dict[str, Any], no_lab_environment: None
+def test_compose_runs_the_nodes_of_the_local_three_broker_cluster(
+    kafka_services: dict[str, dict[str, Any]], cluster: LabSettings
 ) -> None:
-    broker = environment(services["kafka"])
-    advertised = broker["KAFKA_ADVERTISED_LISTENERS"].split(",")
-    assert f"PLAINTEXT://{KAFKA_INTERNAL_BOOTSTRAP}" in advertised
-    assert f"PLAINTEXT_HOST://localhost:{LabSettings().kafka_broker_port}" in advertised
-    assert broker["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
-
-    bootstraps = {
-        name: environment(service)["KAFKALAB_KAFKA_BOOTSTRAP"]
-        for name, service in services.items()
-        if "KAFKALAB_KAFKA_BOOTSTRAP" in environment(service)
+    expected = {node.service_name: node.node_id for node in kafka_nodes(cluster)}
+    node_ids = {
+        name: int(environment(service)["KAFKA_NODE_ID"]) for name, service in kafka_services.items()
     }
-    assert {"fastapi_ingestor", "airflow-scheduler"} <= set(bootstraps)
-    wrong = {name: value for name, value in bootstraps.items() if value != KAFKA_INTERNAL_BOOTSTRAP}
-    assert wrong == {}, f"KAFKALAB_KAFKA_BOOTSTRAP is not {KAFKA_INTERNAL_BOOTSTRAP}: {wrong}"
-    exporter = flag_value(command_args(services["kafka-exporter"]), "--kafka.server")
-    assert exporter == KAFKA_INTERNAL_BOOTSTRAP
+    assert node_ids == expected, (
+        f"compose's Kafka nodes (service -> KAFKA_NODE_ID) are {node_ids}; "
+        f"`./lab up --brokers {COMPOSE_BROKERS}` runs {expected}"
+    )
+    for name, service in kafka_services.items():
+        env = environment(service)
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller", name
+        assert env["KAFKA_HEAP_OPTS"] == cluster.kafka_heap, f"{name}: not local mode's heap"
+        assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false", name
+
+
+def test_the_kafka_nodes_share_a_cluster_id_and_a_quorum_of_every_node(
+    kafka_services: dict[str, dict[str, Any]],
+) -> None:
+    envs = {name: environment(service) for name, service in kafka_services.items()}
+    cluster_ids = {name: env.get("CLUSTER_ID") for name, env in envs.items()}
+    assert len(set(cluster_ids.values())) == 1, f"the nodes differ in CLUSTER_ID: {cluster_ids}"
+    cluster_id = next(iter(cluster_ids.values()))
+    # What `kafka-storage random-uuid` prints: 16 bytes, URL-safe base64 without padding.
+    assert cluster_id and len(base64.urlsafe_b64decode(cluster_id + "==")) == 16, cluster_id
+
+    voters = {name: env.get("KAFKA_CONTROLLER_QUORUM_VOTERS") for name, env in envs.items()}
+    assert len(set(voters.values())) == 1, f"the nodes differ in their quorum voters: {voters}"
+    shared = str(next(iter(voters.values())))
+    named = {
+        int(node_id): address
+        for node_id, address in (voter.split("@", 1) for voter in shared.split(","))
+    }
+    expected = {}
+    for name, env in envs.items():
+        _, controller_port = listener_addresses(env["KAFKA_LISTENERS"])["CONTROLLER"]
+        expected[int(env["KAFKA_NODE_ID"])] = f"{name}:{controller_port}"
+    assert named == expected, (
+        f"KAFKA_CONTROLLER_QUORUM_VOTERS names {named}; the nodes' controllers are {expected}"
+    )
+
+
+def test_replication_settings_equal_the_three_broker_server_properties(
+    kafka_services: dict[str, dict[str, Any]], cluster: LabSettings
+) -> None:
+    replication = re.compile(r"replica|isr|unclean")
+    differences = []
+    for node in kafka_nodes(cluster):
+        rendered = parse_properties(server_properties(cluster, node))
+        expected = {key: value for key, value in rendered.items() if replication.search(key)}
+        assert {"default.replication.factor", "min.insync.replicas"} <= set(expected)
+        assert "unclean.leader.election.enable" in expected
+        in_compose = {
+            kafka_property(variable): value
+            for variable, value in environment(kafka_services[node.service_name]).items()
+            if variable.startswith("KAFKA_") and replication.search(kafka_property(variable))
+        }
+        for key in sorted(set(expected) | set(in_compose)):
+            if in_compose.get(key) != expected.get(key):
+                differences.append(
+                    f"{node.service_name}: {key}={in_compose.get(key, '(unset)')} in compose, "
+                    f"{expected.get(key, '(unset)')} in config/kafka/server.properties for "
+                    f"{COMPOSE_BROKERS} brokers"
+                )
+    assert differences == [], "\n".join(differences)
+
+
+def test_every_kafka_node_advertises_its_service_to_containers(
+    kafka_services: dict[str, dict[str, Any]],
+) -> None:
+    problems = []
+    for name, service in kafka_services.items():
+        env = environment(service)
+        _, port = listener_addresses(env["KAFKA_LISTENERS"])["PLAINTEXT"]
+        advertised = listener_addresses(env["KAFKA_ADVERTISED_LISTENERS"])
+        if advertised.get("PLAINTEXT") != (name, port):
+            problems.append(
+                f"{name} advertises {advertised.get('PLAINTEXT')} to containers; "
+                f"they reach it at {name}:{port}"
+            )
+        if env.get("KAFKA_INTER_BROKER_LISTENER_NAME") != "PLAINTEXT":
+            problems.append(f"{name}: the brokers must replicate over the containers' listener")
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_kafka_node_keeps_its_log_in_its_own_named_volume(
+    compose: dict[str, Any], kafka_services: dict[str, dict[str, Any]]
+) -> None:
+    volumes = {}
+    for name, service in kafka_services.items():
+        log_dir = environment(service)["KAFKA_LOG_DIRS"]
+        volumes[name] = mounts(service).get(log_dir)
+        assert volumes[name] in (compose.get("volumes") or {}), (
+            f"{name} keeps {log_dir} in {volumes[name]}, not a named volume of the file"
+        )
+    assert len(set(volumes.values())) == len(volumes), f"nodes share a log volume: {volumes}"
+
+
+def test_every_kafka_nodes_healthcheck_asks_the_node_itself(
+    kafka_services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in kafka_services.items():
+        test = " ".join(str(part) for part in service["healthcheck"]["test"])
+        asks = interpolate(test)
+        own = f"{name}:" in asks or ("${HOSTNAME}:" in asks and service.get("hostname") == name)
+        assert own, f"{name}'s healthcheck may be answered by another node: {test}"
+
+
+def _kafka_client_bootstraps(services: dict[str, Any]) -> dict[str, str]:
+    """Where a compose client is told its brokers -> the list it is told."""
+    kafka_conn = f"AIRFLOW_CONN_{AIRFLOW_CONNECTION_IDS['kafka'].upper()}"
+    bootstraps = {}
+    for name, service in services.items():
+        env = environment(service)
+        if "KAFKALAB_KAFKA_BOOTSTRAP" in env:
+            bootstraps[f"{name} KAFKALAB_KAFKA_BOOTSTRAP"] = env["KAFKALAB_KAFKA_BOOTSTRAP"]
+        if kafka_conn in env:
+            extra = json.loads(env[kafka_conn])["extra"]
+            bootstraps[f"{name} {kafka_conn}"] = extra["bootstrap.servers"]
+        for index, args in enumerate(script_commands(service)):
+            if args[0].startswith("/opt/kafka/bin/") and (
+                server := flag_value(args, "--bootstrap-server")
+            ):
+                bootstraps[f"{name} command {index + 1} ({Path(args[0]).name})"] = server
+        if exporter_servers := flag_values(command_args(service), "--kafka.server"):
+            bootstraps[f"{name} --kafka.server"] = ",".join(exporter_servers)
+    return bootstraps
+
+
+def test_every_kafka_client_lists_every_broker(
+    services: dict[str, Any], internal_addresses: list[str]
+) -> None:
+    bootstraps = _kafka_client_bootstraps(services)
+    clients = {where.split(" ", 1)[0] for where in bootstraps}
+    assert {"fastapi_ingestor", "airflow-scheduler", "kafka-init", "kafka-exporter"} <= clients
+    wrong = {
+        where: value
+        for where, value in bootstraps.items()
+        if sorted(value.split(",")) != internal_addresses
+    }
+    assert wrong == {}, (
+        f"Kafka clients that do not list every broker ({','.join(internal_addresses)}): {wrong}"
+    )
+
+
+def test_kafka_init_waits_for_every_node_to_be_healthy(
+    services: dict[str, Any], kafka_services: dict[str, dict[str, Any]]
+) -> None:
+    depends_on = services["kafka-init"].get("depends_on") or {}
+    not_awaited = sorted(
+        name
+        for name in kafka_services
+        if not isinstance(depends_on, dict)
+        or (depends_on.get(name) or {}).get("condition") != "service_healthy"
+    )
+    assert not_awaited == [], (
+        f"kafka-init creates topics of replication factor {COMPOSE_BROKERS} without waiting "
+        f"for the nodes {not_awaited} to be healthy"
+    )
+
+
+def test_the_compose_settings_describe_the_compose_cluster(
+    services: dict[str, Any],
+    kafka_services: dict[str, dict[str, Any]],
+    internal_addresses: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    no_lab_environment: None,
+) -> None:
+    for name, value in environment(services["fastapi_ingestor"]).items():
+        if name.startswith("KAFKALAB_"):
+            monkeypatch.setenv(name, value)
+    settings = LabSettings()
+    assert settings.kafka_brokers == len(kafka_services), (
+        f"KAFKALAB_BROKERS is {settings.kafka_brokers}; compose runs {len(kafka_services)} nodes"
+    )
+    assert sorted(settings.kafka_bootstrap.split(",")) == internal_addresses, (
+        f"the compose settings bootstrap from {settings.kafka_bootstrap}, "
+        f"not from every node ({','.join(internal_addresses)})"
+    )
 
 
 @pytest.mark.parametrize("service_name", AIRFLOW_SERVICES)
@@ -373,6 +641,69 @@ def test_connections_equal_what_the_lab_renders_for_the_compose_settings(
     master_url = f"spark://{flag_value(master, '--host')}:{flag_value(master, '--port')}"
     assert spark["host"] == master_url
     assert master_url in command_args(services["spark-worker"])
+
+
+def _scaling_exercise_cores() -> int:
+    """The executor cores the scaling exercise's scaled phase asks for by default."""
+    for node in ast.walk(ast.parse(SCALING_DAG.read_text())):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if (
+                    isinstance(key, ast.Constant)
+                    and key.value == "scaled_cores"
+                    and isinstance(value, ast.Call)
+                    and isinstance(value.args[0], ast.Constant)
+                ):
+                    return int(value.args[0].value)
+    raise AssertionError(f"no scaled_cores param in {SCALING_DAG.name}")
+
+
+def test_the_spark_worker_joins_the_master_with_the_cores_the_exercises_need(
+    services: dict[str, Any],
+) -> None:
+    master = command_args(services["spark-master"])
+    assert "org.apache.spark.deploy.master.Master" in master
+    master_url = f"spark://{flag_value(master, '--host')}:{flag_value(master, '--port')}"
+    worker = services["spark-worker"]
+    args = command_args(worker)
+    assert "org.apache.spark.deploy.worker.Worker" in args
+    assert master_url in args, f"the worker registers with {args[-1]}, not {master_url}"
+    condition = (worker.get("depends_on") or {}).get("spark-master") or {}
+    assert condition.get("condition") == "service_healthy", (
+        "spark-worker must wait for a healthy spark-master"
+    )
+    cores, needed = int(flag_value(args, "--cores") or 0), _scaling_exercise_cores()
+    assert cores >= needed, (
+        f"the worker offers {cores} cores; the scaling exercise's scaled job asks for {needed}"
+    )
+    masters = {
+        name: environment(service)["KAFKALAB_SPARK_MASTER"]
+        for name, service in services.items()
+        if "KAFKALAB_SPARK_MASTER" in environment(service)
+    }
+    assert {"airflow-scheduler", "lab-init"} <= set(masters)
+    wrong = {name: value for name, value in masters.items() if value != master_url}
+    assert wrong == {}, f"KAFKALAB_SPARK_MASTER is not {master_url}: {wrong}"
+
+
+def test_two_applications_share_the_spark_worker(services: dict[str, Any]) -> None:
+    """The DR drill pauses a streaming job, whose application keeps its cores, and runs
+    the replay job next to it: the worker must have cores left for the second."""
+    options = environment(services["spark-master"]).get("SPARK_MASTER_OPTS", "")
+    properties = dict(
+        option.removeprefix("-D").split("=", 1)
+        for option in shlex.split(options)
+        if option.startswith("-D")
+    )
+    default_cores = properties.get("spark.deploy.defaultCores")
+    assert default_cores is not None, (
+        "without spark.deploy.defaultCores in SPARK_MASTER_OPTS, an application that asks "
+        "for no cores takes every core of the worker"
+    )
+    worker_cores = int(flag_value(command_args(services["spark-worker"]), "--cores") or 0)
+    assert 2 * int(default_cores) <= worker_cores, (
+        f"two applications of {default_cores} core(s) each do not fit on a worker of {worker_cores}"
+    )
 
 
 def test_airflow_secrets_are_read_from_files_that_lab_init_writes(
