@@ -19,7 +19,8 @@ unclean leader election off.
 4. The broker is restarted; a sensor waits until it is back in every ISR.
 5. The generator stops; the Spark job drains its lag.
 
-**Verified.**
+**Verified.** First, that the cluster can lose a broker: three brokers, every
+partition with three replicas in sync. Then:
 - New leaders within `max_election_seconds` of the kill (election time reported).
 - Under-replicated partitions appear, and return to 0 after the restart (time to
   rejoin reported).
@@ -32,7 +33,10 @@ unclean leader election off.
 **Params.** `rate`, `caught_up_within`, `outage_records` (records the topic must
 gain while the broker is down), `max_election_seconds`, `max_rejoin_seconds`,
 `timeout_seconds`, and `fault`: `broker_not_restarted` leaves the killed broker down,
-so its replicas never rejoin the ISR.
+so its replicas never rejoin the ISR; `replication_factor_1` leaves each partition of
+the topic with its leader as the only replica (as a topic created with replication
+factor 1), so the partitions of the killed broker go offline. The teardown restarts
+any broker that is down and gives the topic its three replicas back.
 """
 
 from __future__ import annotations
@@ -56,14 +60,16 @@ from kafkalab.exercise import (
 from kafkalab.operators.checks import VerifyGeneratorRunOperator
 from kafkalab.operators.delta import DeltaReconcileOperator
 from kafkalab.operators.failover import (
+    ClusterReplicatedOperator,
     EnsureBrokersUpOperator,
     FailoverFiguresOperator,
     KillBusiestLeaderOperator,
     PartitionStateSensor,
     RestartBrokerOperator,
+    RestoreReplicationOperator,
     SparkSurvivedOperator,
 )
-from kafkalab.operators.faults import leave_broker_down
+from kafkalab.operators.faults import leave_broker_down, shrink_to_one_replica
 from kafkalab.operators.generator import StopGeneratorOperator
 from kafkalab.operators.offsets import SnapshotEndOffsetsOperator
 from kafkalab.operators.spark import StopStreamingJobOperator
@@ -106,7 +112,7 @@ TOPIC_NAMES = [spec.name for spec in TOPICS]
     # The Spark job's first batch (JVM start-up, the table's first commit) can take
     # minutes on two cores shared with three brokers.
     timeout_seconds=600,
-    faults=["broker_not_restarted"],
+    faults=["broker_not_restarted", "replication_factor_1"],
 )
 def kafka_broker_failover_drill() -> Report:
     run = "{{ run_id | slug }}"
@@ -116,6 +122,9 @@ def kafka_broker_failover_drill() -> Report:
     timeout = "{{ params.timeout_seconds }}"
 
     setup = setup_group(one_task_per_topic(TOPICS))
+    with setup.group:
+        replicated = ClusterReplicatedOperator(task_id="cluster_replicated", topic=TOPIC)
+        setup.ingestor >> replicated
 
     with TaskGroup("live") as live:
         streaming = live_stream(
@@ -130,14 +139,19 @@ def kafka_broker_failover_drill() -> Report:
         )
 
     with TaskGroup("failover") as failover:
-        kill = KillBusiestLeaderOperator(task_id="kill_busiest_leader", topic=TOPIC)
+        single_replica = fault_task("replication_factor_1", shrink_to_one_replica, topic=TOPIC)
+        kill = KillBusiestLeaderOperator(
+            task_id="kill_busiest_leader", topic=TOPIC, trigger_rule=AFTER_FAULT
+        )
+        # Waited for no longer than the bound: a partition without an in-sync replica
+        # left has no leader for as long as its broker is down.
         elected = PartitionStateSensor(
             task_id="new_leaders_elected",
             topic=TOPIC,
             condition="leaders_moved",
             event=kill.output,
             max_seconds="{{ params.max_election_seconds }}",
-            timeout_seconds=timeout,
+            timeout_seconds="{{ params.max_election_seconds }}",
         )
         under_replicated = PartitionStateSensor(
             task_id="under_replicated_seen",
@@ -170,8 +184,8 @@ def kafka_broker_failover_drill() -> Report:
         )
         stop_generator = StopGeneratorOperator(task_id="stop_generator", run_id=generator_run)
         final = SnapshotEndOffsetsOperator(task_id="offsets_final", topics=TOPIC_NAMES)
-        kill >> [elected, under_replicated]
-        elected >> at_kill >> kept_ingesting
+        single_replica >> kill >> elected >> [under_replicated, at_kill]
+        at_kill >> kept_ingesting
         [under_replicated, kept_ingesting] >> not_restarted >> restart
         restart >> rejoined >> stop_generator >> final
 
@@ -211,7 +225,11 @@ def kafka_broker_failover_drill() -> Report:
             task_id="stop_generator_if_running", run_id=generator_run, trigger_rule="all_done"
         )
         # Whatever happened, the cluster is whole again for the next run.
-        EnsureBrokersUpOperator(task_id="brokers_back_up", trigger_rule="all_done")
+        brokers_up = EnsureBrokersUpOperator(task_id="brokers_back_up", trigger_rule="all_done")
+        restored = RestoreReplicationOperator(
+            task_id="replication_restored", topic=TOPIC, trigger_rule="all_done"
+        )
+        brokers_up >> restored
 
     setup.group >> live >> failover >> verify >> teardown
     return Report(

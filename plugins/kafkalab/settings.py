@@ -62,6 +62,13 @@ class LabSettings(BaseSettings):
     pause_dags_at_creation: bool = False
 
     ingestor_port: int = 8000
+    # How long the ingestor's producer keeps retrying a record before answering 503.
+    # Longer than a leader election after a broker is lost (its session timeout, 9 s,
+    # plus the election): the idempotent producer's own retries reach the new leader,
+    # which drops what it already has. Shorter, a record the old leader had replicated
+    # is answered 503, the client sends it again, and it lands twice. Shorter, too,
+    # than the generator's request timeout, for the same reason.
+    ingestor_delivery_timeout_seconds: float = 30.0
     ingestor_url_override: str | None = Field(default=None, alias="KAFKALAB_INGESTOR_URL")
 
     spark_master: str = "local[*]"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from kafkalab.operators.failover import EnsureBrokersUpOperator
+from kafkalab.operators.failover import EnsureBrokersUpOperator, RestoreReplicationOperator
 from kafkalab.operators.faults import FaultOperator
 from kafkalab.operators.generator import StopGeneratorOperator
 from kafkalab.operators.report import LabReportOperator
@@ -31,6 +31,7 @@ CLEANUP_OPERATORS = (
     StopStreamingJobOperator,
     StopGeneratorOperator,
     EnsureBrokersUpOperator,
+    RestoreReplicationOperator,
     LabReportOperator,
 )
 

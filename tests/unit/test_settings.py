@@ -27,3 +27,13 @@ def test_an_invalid_setting_names_itself(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("KAFKALAB_KAFKA_BROKER_PORT", "not-a-port")
     with pytest.raises(ValueError, match="kafka_broker_port"):
         LabSettings()
+
+
+def test_each_waiter_outlasts_the_retries_it_waits_for() -> None:
+    from kafkalab.generator.http_transport import REQUEST_TIMEOUT_SECONDS
+
+    delivery = LabSettings().ingestor_delivery_timeout_seconds
+    # Kafka's broker.session.timeout.ms (9 s) passes before a lost leader is replaced.
+    assert delivery > 9.0 * 2
+    # A request the generator gives up on while the ingestor still retries is sent again.
+    assert delivery * 1.5 < REQUEST_TIMEOUT_SECONDS

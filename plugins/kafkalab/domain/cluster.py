@@ -146,3 +146,28 @@ def ingest_dip(
         "seconds_without_acknowledgement": sum(1 for n in window if n == 0),
         "acknowledged_during_outage": sum(window),
     }
+
+
+def replica_plan(
+    states: Sequence[PartitionState], replicas: int, brokers: Sequence[int]
+) -> dict[int, list[int]]:
+    """New replica lists with ``replicas`` replicas each, for partitions that have another
+    count: the leader stays first (no leadership moves), others follow in broker order."""
+    plan = {}
+    for s in states:
+        if len(s.replicas) == replicas:
+            continue
+        first = s.leader if s.leader != NO_LEADER else s.replicas[0]
+        others = [b for b in (*s.replicas, *brokers) if b != first]
+        plan[s.partition] = list(dict.fromkeys([first, *others]))[:replicas]
+    return plan
+
+
+def reassignment_json(topic: str, plan: Mapping[int, Sequence[int]]) -> dict[str, Any]:
+    """`kafka-reassign-partitions --reassignment-json-file`'s document for ``plan``."""
+    return {
+        "version": 1,
+        "partitions": [
+            {"topic": topic, "partition": p, "replicas": list(r)} for p, r in sorted(plan.items())
+        ],
+    }

@@ -23,7 +23,10 @@ from kafkalab.generator.counts import RunCounts
 from kafkalab.generator.events import GeneratedEvent
 
 JSON_HEADERS = {"Content-Type": "application/json"}
-REQUEST_TIMEOUT_SECONDS = 30.0
+# Longer than the ingestor's delivery timeout (settings.ingestor_delivery_timeout_seconds):
+# a request given up while the ingestor still retries its records would be sent again
+# and could land twice.
+REQUEST_TIMEOUT_SECONDS = 60.0
 FIRST_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 

@@ -126,7 +126,9 @@ class BodySizeLimit:
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     settings = get_settings()
-    app.state.publisher = KafkaPublisher(settings)
+    app.state.publisher = KafkaPublisher(
+        settings, delivery_timeout_ms=int(settings.ingestor_delivery_timeout_seconds * 1000)
+    )
     app.state.recent = RecentDeliveries()
     app.state.topics = {s.name: settings.topic_for(s.name, s.topic) for s in STREAMS.values()}
     log.info("publishing to %s: %s", settings.kafka_bootstrap, app.state.topics)

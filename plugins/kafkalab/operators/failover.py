@@ -44,13 +44,38 @@ def _node_service(broker: int) -> str:
     )
 
 
-class KillBusiestLeaderOperator(BaseOperator):
-    """`kill -9` the broker that leads the most partitions of ``topic``.
+class ClusterReplicatedOperator(BaseOperator):
+    """The drill's precondition: three brokers, and every partition of ``topic`` with three
+    replicas, all in sync. Refuses otherwise (a misconfigured exercise, no retry): the
+    drill is about a cluster that can lose a broker, not about one that cannot."""
 
-    Refuses (a misconfigured exercise, no retry) unless the cluster has three brokers
-    and every partition of ``topic`` three replicas, all in sync: the drill is about a
-    cluster that can lose a broker, not about one that cannot.
-    """
+    template_fields: Sequence[str] = ("topic",)
+    ui_color = "#d5f5e3"
+
+    def __init__(
+        self,
+        *,
+        topic: str,
+        kafka_config_id: str = LabKafkaHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.topic = topic
+        self.kafka_config_id = kafka_config_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
+        states = admin.partition_states(self.topic)
+        brokers = admin.broker_ids()
+        try:
+            require_replicated(self.topic, states, len(brokers))
+        except NotAReplicatedCluster as exc:
+            raise AirflowFailException(str(exc)) from exc
+        return {"brokers": brokers, "partitions": [s.to_dict() for s in states]}
+
+
+class KillBusiestLeaderOperator(BaseOperator):
+    """`kill -9` the broker that leads the most partitions of ``topic``."""
 
     template_fields: Sequence[str] = ("topic",)
     ui_color = "#f5b7b1"
@@ -71,10 +96,6 @@ class KillBusiestLeaderOperator(BaseOperator):
 
         admin = LabKafkaHook(self.kafka_config_id).lab_admin()
         states = admin.partition_states(self.topic)
-        try:
-            require_replicated(self.topic, states, len(admin.broker_ids()))
-        except NotAReplicatedCluster as exc:
-            raise AirflowFailException(str(exc)) from exc
         broker = busiest_leader(states)
         service = _node_service(broker)
         handle = Stack(get_settings()).kill(service)
@@ -299,3 +320,75 @@ class EnsureBrokersUpOperator(BaseOperator):
                     "restarted %s: %s", node.service_name, restarted[node.service_name]
                 )
         return {"restarted": restarted}
+
+
+def reassign_replicas(
+    topic: str, replicas: int, timeout: float = 300.0, kafka_config_id: str = "kafka_default"
+) -> dict[str, Any]:
+    """Give every partition of ``topic`` ``replicas`` replicas, with Kafka's own
+    `kafka-reassign-partitions`, and wait until each has them, all in sync."""
+    import json
+    import subprocess
+    import tempfile
+
+    from kafkalab.domain.cluster import reassignment_json, replica_plan
+    from kafkalab.lab.stack.environment import child_environment
+    from kafkalab.lab.stack.kafka import tool_command
+
+    settings = get_settings()
+    admin = LabKafkaHook(kafka_config_id).lab_admin()
+    plan = replica_plan(admin.partition_states(topic), replicas, admin.broker_ids())
+    if not plan:
+        return {"topic": topic, "reassigned": {}}
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as document:
+        json.dump(reassignment_json(topic, plan), document)
+        document.flush()
+        result = subprocess.run(
+            tool_command(
+                settings,
+                "kafka-reassign-partitions",
+                [
+                    "--bootstrap-server",
+                    admin.config["bootstrap.servers"],
+                    "--reassignment-json-file",
+                    document.name,
+                    "--execute",
+                ],
+            ),
+            capture_output=True,
+            text=True,
+            env=child_environment(settings),
+            timeout=120,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(f"kafka-reassign-partitions failed: {result.stderr or result.stdout}")
+    deadline = time.monotonic() + timeout
+    while True:
+        states = admin.partition_states(topic)
+        done = all(
+            list(s.replicas) == plan.get(s.partition, list(s.replicas)) and not s.under_replicated
+            for s in states
+        )
+        if done:
+            return {"topic": topic, "reassigned": {str(p): r for p, r in plan.items()}}
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{topic}: the reassignment to {replicas} replicas did not finish within "
+                f"{timeout:.0f}s: {describe(states)}"
+            )
+        time.sleep(1.0)
+
+
+class RestoreReplicationOperator(BaseOperator):
+    """Give ``topic`` the cluster's replication factor back (a teardown step after the
+    ``replication_factor_1`` fault); nothing to do when it has it."""
+
+    template_fields: Sequence[str] = ("topic",)
+    ui_color = "#d6eaf8"
+
+    def __init__(self, *, topic: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.topic = topic
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        return reassign_replicas(self.topic, get_settings().kafka_replication_factor)

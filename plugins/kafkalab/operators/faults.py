@@ -206,3 +206,11 @@ def scaled_kept_to_baseline_cores(cores: int | str) -> dict[str, Any]:
 def leave_broker_down() -> dict[str, Any]:
     """Nothing to do here: the restart task reads the fault param and leaves the broker down."""
     return {"broker_restart": "skipped"}
+
+
+def shrink_to_one_replica(topic: str) -> dict[str, Any]:
+    """Leave every partition of ``topic`` with its leader as the only replica, as a topic
+    created with replication factor 1: losing a broker takes its partitions offline."""
+    from kafkalab.operators.failover import reassign_replicas
+
+    return reassign_replicas(topic, 1)

@@ -94,3 +94,16 @@ def test_no_acknowledgement_at_all_is_reported_as_such() -> None:
     dip = ingest_dip({"start": 100, "counts": [5, 5]}, outage_from=110, outage_to=112)
     assert dip["acknowledged_during_outage"] == 0
     assert dip["seconds_without_acknowledgement"] == 3
+
+
+def test_a_replica_plan_keeps_each_leader_first_and_touches_only_what_differs() -> None:
+    from kafkalab.domain.cluster import reassignment_json, replica_plan
+
+    assert replica_plan(HEALTHY, 3, [1, 2, 3]) == {}
+    assert replica_plan(HEALTHY, 1, [1, 2, 3]) == {0: [1], 1: [2], 2: [1]}
+    thin = [state(0, 2, (2,), replicas=(2,)), state(1, 3, (3, 1), replicas=(3, 1))]
+    assert replica_plan(thin, 3, [1, 2, 3]) == {0: [2, 1, 3], 1: [3, 1, 2]}
+    assert reassignment_json("t", {1: [2]}) == {
+        "version": 1,
+        "partitions": [{"topic": "t", "partition": 1, "replicas": [2]}],
+    }
