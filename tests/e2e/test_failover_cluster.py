@@ -21,6 +21,21 @@ from tests.support.trigger_rules import SKIPPED, simulate_run
 
 FAILOVER = "kafka_broker_failover_drill"
 FAILOVER_SMALL = {"rate": 100, "outage_records": 200, "timeout_seconds": 600}
+# (fault, extra params, the check that must fail, what its failure must say)
+FAILOVER_SABOTAGE = [
+    (
+        "broker_not_restarted",
+        {"max_rejoin_seconds": 45},
+        "failover.isr_recovered",
+        "back in every ISR) not seen within",
+    ),
+    (
+        "replication_factor_1",
+        {},
+        "failover.new_leaders_elected",
+        "no leader (offline)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -75,23 +90,43 @@ def test_the_failover_drill_passes(cluster, api, dagbag) -> None:
     assert not blank, f"headline figures without a value: {blank}"
 
 
-def test_a_broker_left_down_fails_the_drill_naming_the_isr(cluster, api, dagbag) -> None:
-    conf = {**FAILOVER_SMALL, "max_rejoin_seconds": 45, "fault": "broker_not_restarted"}
-    result, _, states = dags_test(api, FAILOVER, conf)
+@pytest.mark.parametrize(
+    ("fault", "extra", "check", "message"),
+    FAILOVER_SABOTAGE,
+    ids=[f for f, *_ in FAILOVER_SABOTAGE],
+)
+def test_a_sabotaged_drill_fails_naming_the_damage(
+    cluster, api, fault: str, extra: dict, check: str, message: str
+) -> None:
+    result, _, states = dags_test(api, FAILOVER, {**FAILOVER_SMALL, **extra, "fault": fault})
     output = result.stdout + result.stderr
-    assert result.returncode != 0, "the drill passed although the broker stayed down"
-    assert "back in every ISR) not seen within" in output, output[-6000:]
+    assert result.returncode != 0, f"the drill passed although {fault} broke it"
+    assert message in output, output[-6000:]
     expected = {
-        "failover.fault_broker_not_restarted": "success",
-        "failover.isr_recovered": "failed",
+        f"failover.fault_{fault}": "success",
+        check: "failed",
         "report": "failed",
-        # The teardown brings the cluster back whatever happened.
+        # The teardown makes the cluster whole again, whatever happened.
         "teardown.brokers_back_up": "success",
+        "teardown.replication_restored": "success",
     }
     wrong = state_mismatches(states, expected)
-    wrong += [f"{task}: skipped" for task, state in states.items() if state == SKIPPED]
+    skipped = [
+        t for t, state in states.items() if state == SKIPPED and t.startswith("failover.fault")
+    ]
+    wrong += [
+        f"{task}: skipped"
+        for task, state in states.items()
+        if state == SKIPPED and task not in skipped
+    ]
+    assert len(skipped) == len(FAILOVER_SABOTAGE) - 1, states
     assert not wrong, wrong
-    assert all(h.healthy for _, h in Stack(cluster).status().values())
+    stack = Stack(cluster)
+    assert all(h.healthy for _, h in stack.status().values())
+    from kafkalab.kafka.admin import KafkaAdmin
+
+    states_after = KafkaAdmin(cluster).partition_states("raw_financial_transactions")
+    assert all(len(s.replicas) == 3 and len(s.isr) == 3 for s in states_after), states_after
 
 
 def test_down_stops_every_node_and_leaves_no_process_behind(cluster) -> None:

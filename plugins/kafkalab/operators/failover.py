@@ -327,19 +327,45 @@ def reassign_replicas(
 ) -> dict[str, Any]:
     """Give every partition of ``topic`` ``replicas`` replicas, with Kafka's own
     `kafka-reassign-partitions`, and wait until each has them, all in sync."""
-    import json
-    import subprocess
-    import tempfile
-
-    from kafkalab.domain.cluster import reassignment_json, replica_plan
-    from kafkalab.lab.stack.environment import child_environment
-    from kafkalab.lab.stack.kafka import tool_command
+    from kafkalab.domain.cluster import replica_plan
 
     settings = get_settings()
     admin = LabKafkaHook(kafka_config_id).lab_admin()
     plan = replica_plan(admin.partition_states(topic), replicas, admin.broker_ids())
-    if not plan:
-        return {"topic": topic, "reassigned": {}}
+    if plan:
+        _execute_reassignment(settings, admin.config["bootstrap.servers"], topic, plan)
+    # Also without a plan: a broker just restarted is back in every ISR before the
+    # next run looks at the cluster.
+    deadline = time.monotonic() + timeout
+    while True:
+        states = admin.partition_states(topic)
+        done = all(
+            list(s.replicas) == plan.get(s.partition, list(s.replicas))
+            and not s.under_replicated
+            and not s.offline
+            for s in states
+        )
+        if done:
+            return {"topic": topic, "reassigned": {str(p): r for p, r in plan.items()}}
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{topic}: not {replicas} replicas in sync within {timeout:.0f}s: "
+                f"{describe(states)}"
+            )
+        time.sleep(1.0)
+
+
+def _execute_reassignment(
+    settings: Any, bootstrap: str, topic: str, plan: dict[int, list[int]]
+) -> None:
+    import json
+    import subprocess
+    import tempfile
+
+    from kafkalab.domain.cluster import reassignment_json
+    from kafkalab.lab.stack.environment import child_environment
+    from kafkalab.lab.stack.kafka import tool_command
+
     with tempfile.NamedTemporaryFile("w", suffix=".json") as document:
         json.dump(reassignment_json(topic, plan), document)
         document.flush()
@@ -349,7 +375,7 @@ def reassign_replicas(
                 "kafka-reassign-partitions",
                 [
                     "--bootstrap-server",
-                    admin.config["bootstrap.servers"],
+                    bootstrap,
                     "--reassignment-json-file",
                     document.name,
                     "--execute",
@@ -362,21 +388,6 @@ def reassign_replicas(
         )
     if result.returncode != 0:
         raise RuntimeError(f"kafka-reassign-partitions failed: {result.stderr or result.stdout}")
-    deadline = time.monotonic() + timeout
-    while True:
-        states = admin.partition_states(topic)
-        done = all(
-            list(s.replicas) == plan.get(s.partition, list(s.replicas)) and not s.under_replicated
-            for s in states
-        )
-        if done:
-            return {"topic": topic, "reassigned": {str(p): r for p, r in plan.items()}}
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"{topic}: the reassignment to {replicas} replicas did not finish within "
-                f"{timeout:.0f}s: {describe(states)}"
-            )
-        time.sleep(1.0)
 
 
 class RestoreReplicationOperator(BaseOperator):

@@ -50,6 +50,13 @@ class DeferrableSensor(BaseOperator):
         trigger = self.trigger()
         if not self.deferrable:
             return self.execute_complete(context, run_trigger_inline(trigger))
+        # A fact that already holds needs no triggerer. Deferred, its trigger fires at
+        # once, and the resumed task can start before the executor has reported the
+        # deferring one finished: Airflow takes that late report for a failure of the
+        # running task (seen on a busy two-core machine).
+        first_look = run_trigger_inline(trigger.once())
+        if first_look["status"] == "met":
+            return self.execute_complete(context, first_look)
         self.defer(
             trigger=trigger,
             method_name="execute_complete",

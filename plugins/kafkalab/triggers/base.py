@@ -42,6 +42,11 @@ class PollingTrigger(BaseTrigger):
         ]
         return f"{cls.__module__}.{cls.__qualname__}", {n: getattr(self, n) for n in arguments}
 
+    def once(self) -> PollingTrigger:
+        """The same trigger, observing once: fires ``met`` or ``timeout`` after one poll."""
+        _, kwargs = self.serialize()
+        return type(self)(**{**kwargs, "timeout": 0.0})
+
     async def hold(self, open_client: Callable[[], Client]) -> Client:
         """Open a client off the event loop (connecting blocks) and release it in cleanup()."""
         client = await asyncio.to_thread(open_client)

@@ -40,12 +40,19 @@ def test_a_timed_out_trigger_fails_the_task_with_the_events_message() -> None:
 
 
 def test_deferrable_hands_the_trigger_over_with_room_for_its_timeout() -> None:
-    sensor = CountingSensor(task_id="s", met_after=1, timeout_seconds="30")
+    sensor = CountingSensor(task_id="s", met_after=2, timeout_seconds="30")
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute(CONTEXT)
     assert isinstance(deferred.value.trigger, CountingTrigger)
     assert deferred.value.method_name == "execute_complete"
     assert deferred.value.timeout == dt.timedelta(seconds=30 + DEFER_GRACE_SECONDS)
+
+
+def test_a_fact_that_already_holds_is_returned_without_deferring() -> None:
+    # Deferred, a trigger that fires at once can resume the task before the executor
+    # has seen it defer, which Airflow reports as a failure of the running task.
+    event = CountingSensor(task_id="s", met_after=1, timeout_seconds="30").execute(CONTEXT)
+    assert event["status"] == "met" and event["polls"] == 1
 
 
 def test_the_sensors_keep_their_defaults() -> None:
