@@ -8,6 +8,7 @@ import pytest
 
 from kafkalab.lab import cli
 from kafkalab.lab.stack.environment import connection_uris, lab_environment
+from kafkalab.lab.stack.process import ProcessRegistry
 from kafkalab.lab.stack.services import services
 from kafkalab.lab.stack.spark_cluster import (
     MASTER,
@@ -15,6 +16,7 @@ from kafkalab.lab.stack.spark_cluster import (
     cluster_properties,
     master_command,
     registered_worker,
+    running_spark_cluster,
     worker_command,
 )
 from kafkalab.settings import LabSettings
@@ -155,3 +157,14 @@ def test_the_variable_wins_over_what_runs(no_cluster_variable: pytest.MonkeyPatc
     no_cluster_variable.setenv("KAFKALAB_SPARK_CLUSTER", "false")
     no_cluster_variable.setattr(cli, "running_spark_cluster", lambda settings: True)
     assert not cli.lab_settings(cli.parse_args(["up"])).spark_cluster
+
+
+def test_a_recorded_master_means_the_cluster_until_down(tmp_path) -> None:
+    settings = LabSettings(home=tmp_path)
+    assert not running_spark_cluster(settings)
+    registry = ProcessRegistry(settings.paths.run, settings.paths.logs)
+    # A master that died keeps its record: the next `./lab up` starts it again.
+    registry.start(MASTER, ["true"])
+    assert running_spark_cluster(settings)
+    registry.stop(MASTER)
+    assert not running_spark_cluster(settings)

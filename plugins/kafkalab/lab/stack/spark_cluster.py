@@ -26,10 +26,15 @@ EXECUTOR_CLASS = "org.apache.spark.executor.CoarseGrainedExecutorBackend"
 
 
 def running_spark_cluster(settings: LabSettings) -> bool:
-    """Whether the lab's standalone master runs: a command that was not told otherwise
-    keeps the stack as it is instead of restarting it without the cluster."""
+    """Whether the stack under ``settings.home`` was started with the standalone cluster:
+    a command that was not told otherwise keeps it instead of restarting the stack
+    without it.
+
+    Read from the master's record, which only `./lab down` removes: a master that died
+    is started again by the next `./lab up` rather than silently replaced by local mode.
+    """
     registry = ProcessRegistry(settings.paths.run, settings.paths.logs)
-    return registry.running(MASTER) is not None
+    return registry.get(MASTER) is not None
 
 
 def cluster_properties_path(settings: LabSettings) -> Path:
