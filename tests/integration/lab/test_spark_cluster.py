@@ -26,16 +26,21 @@ from kafkalab.lab.stack.spark_cluster import (
 )
 from kafkalab.settings import LabSettings
 from kafkalab.spark.conf import render_spark_defaults
+from kafkalab.spark.jobs import StreamingJobs
 
 SPARK_CLASSES = (MASTER_CLASS, WORKER_CLASS, EXECUTOR_CLASS)
+# A driver that keeps its executor busy: one small job after the other, each logged.
 PROBE = """
-import sys, time
+import time
 from pyspark.sql import SparkSession
 
 spark = SparkSession.builder.appName("cluster-probe").getOrCreate()
 total = spark.range(0, 100000, numPartitions=4).selectExpr("sum(id)").first()[0]
 print("probe ran on", spark.sparkContext.master, "sum", total, flush=True)
-time.sleep(600)
+while True:
+    spark.range(0, 1000, numPartitions=2).count()
+    print("job done", flush=True)
+    time.sleep(0.2)
 """
 
 
@@ -102,12 +107,18 @@ def start_probe(stack: Stack, name: str, tmp_path: Path) -> None:
     )
     wait_for(
         lambda: "probe ran on spark://" in Path(stack.registry.log_path(name)).read_text(),
-        120,
+        # Two JVMs start (the driver's, then the executor's) on a machine that may be
+        # running the whole stack besides.
+        240,
         f"the probe job did not run on the cluster:\n{stack.registry.log_path(name)}",
     )
 
 
-def test_worker_offers_its_cores_and_a_job_runs_its_executor_there(
+def jobs_done(stack: Stack, name: str) -> int:
+    return Path(stack.registry.log_path(name)).read_text().count("job done")
+
+
+def test_a_job_runs_its_executor_on_the_worker_paused_resumed_and_stopped(
     cluster: Stack, tmp_path: Path
 ) -> None:
     settings = cluster.settings
@@ -121,6 +132,20 @@ def test_worker_offers_its_cores_and_a_job_runs_its_executor_there(
     # An application that asks for nothing gets one core (spark.deploy.defaultCores).
     assert apps[0]["cores"] == 1
     assert len(spark_processes(settings.home).get(EXECUTOR_CLASS, [])) == 1
+
+    # Paused, the driver schedules nothing: its executor stays, idle, until it resumes.
+    jobs = StreamingJobs(settings)
+    assert jobs.pause_job("spark-probe").state == "paused"
+    paused_at = jobs_done(cluster, "spark-probe")
+    time.sleep(5)
+    assert jobs_done(cluster, "spark-probe") == paused_at
+    assert len(spark_processes(settings.home).get(EXECUTOR_CLASS, [])) == 1
+    assert jobs.resume_job("spark-probe").state == "running"
+    wait_for(
+        lambda: jobs_done(cluster, "spark-probe") > paused_at,
+        30,
+        "the resumed driver ran no job on its executor",
+    )
 
     # The driver stopped, its application ends and the worker kills its executor.
     cluster.registry.stop("spark-probe")
