@@ -417,9 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--spark-cluster",
-        action="store_true",
-        help="a Spark standalone master and worker run the Spark jobs instead of local[*]; "
-        "later commands keep it until ./lab down (or KAFKALAB_SPARK_CLUSTER=false ./lab up)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a Spark standalone master and worker run the Spark jobs' executors instead of "
+        "local[*] (KAFKALAB_SPARK_CLUSTER); without it, what runs stays",
     )
     sub.add_parser("status", help="health of every service (non-zero exit when one is down)")
     sub.add_parser("down", help="stop what ./lab started; data is kept")
@@ -524,16 +525,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def lab_settings(args: argparse.Namespace) -> LabSettings:
-    """The settings, with the Spark cluster as `up --spark-cluster` asks or as it runs.
+    """The settings, with the Spark cluster as `up --[no-]spark-cluster` asks, else as the
+    stack runs: a running cluster wins over KAFKALAB_SPARK_CLUSTER, as running brokers
+    win over KAFKALAB_BROKERS, so that a shell's older `./lab env` exports do not restart
+    the stack without it. The variable decides when nothing runs.
 
     Set in the environment, so that `./lab test`'s own settings and every child agree.
     """
-    if getattr(args, "spark_cluster", False):
-        os.environ[SPARK_CLUSTER_VARIABLE] = "true"
-    elif SPARK_CLUSTER_VARIABLE not in os.environ and running_spark_cluster(get_settings()):
-        # `./lab run`, `status` or `test` with the default settings would restart the
-        # stack without the cluster.
-        os.environ[SPARK_CLUSTER_VARIABLE] = "true"
+    wanted = getattr(args, "spark_cluster", None)
+    if wanted is None and running_spark_cluster(get_settings()):
+        wanted = True
+    if wanted is not None:
+        os.environ[SPARK_CLUSTER_VARIABLE] = str(wanted).lower()
     return get_settings()
 
 

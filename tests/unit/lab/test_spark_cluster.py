@@ -153,10 +153,22 @@ def test_without_a_running_cluster_spark_stays_local(
     assert not cli.lab_settings(cli.parse_args(["up"])).spark_cluster
 
 
-def test_the_variable_wins_over_what_runs(no_cluster_variable: pytest.MonkeyPatch) -> None:
+def test_a_running_cluster_wins_over_older_exports(no_cluster_variable: pytest.MonkeyPatch) -> None:
+    # A shell that ran `eval "$(./lab env)"` before the cluster was started.
     no_cluster_variable.setenv("KAFKALAB_SPARK_CLUSTER", "false")
     no_cluster_variable.setattr(cli, "running_spark_cluster", lambda settings: True)
-    assert not cli.lab_settings(cli.parse_args(["up"])).spark_cluster
+    assert cli.lab_settings(cli.parse_args(["run", "ingest"])).spark_cluster
+
+
+def test_up_without_the_cluster_switches_it_off(no_cluster_variable: pytest.MonkeyPatch) -> None:
+    no_cluster_variable.setattr(cli, "running_spark_cluster", lambda settings: True)
+    assert not cli.lab_settings(cli.parse_args(["up", "--no-spark-cluster"])).spark_cluster
+
+
+def test_the_variable_decides_when_nothing_runs(no_cluster_variable: pytest.MonkeyPatch) -> None:
+    no_cluster_variable.setenv("KAFKALAB_SPARK_CLUSTER", "true")
+    no_cluster_variable.setattr(cli, "running_spark_cluster", lambda settings: False)
+    assert cli.lab_settings(cli.parse_args(["up"])).spark_cluster
 
 
 def test_a_recorded_master_means_the_cluster_until_down(tmp_path) -> None:
