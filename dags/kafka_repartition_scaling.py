@@ -13,13 +13,13 @@ acknowledged) while no job reads it, then the phase's Spark job starts from the
 phase's first offset and drains it, `batch_records` per micro-batch, while its
 group's lag is sampled down to zero. Both phases get the same backlog.
 1. *Baseline:* the topic has 3 partitions; the job runs with `baseline_cores` executor
-   core(s) (`local[1]`).
+   core(s) (`local[1]`; on the standalone cluster, `spark.cores.max`).
 2. *Increase partitions:* the topic is altered to `partitions` (6) — Kafka allows
    increasing, not decreasing. The topic must have had fewer partitions before (a topic
    already at the target proves nothing), the describe output must show the new count,
    and Kafka itself, asked for fewer partitions, must refuse (`INVALID_PARTITIONS`).
-3. *Scaled:* the job restarts with `scaled_cores` executor cores (`local[2]`) and one
-   task per partition, on a backlog of the same size.
+3. *Scaled:* the job restarts with `scaled_cores` executor cores (`local[2]`, or as
+   many on the cluster) and one task per partition, on a backlog of the same size.
 
 **Verified.** The partition count went up, from fewer than `partitions` to
 `partitions`; the topic shows the new count; Kafka refuses a decrease; new records

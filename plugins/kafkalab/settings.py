@@ -71,7 +71,21 @@ class LabSettings(BaseSettings):
     ingestor_delivery_timeout_seconds: float = 30.0
     ingestor_url_override: str | None = Field(default=None, alias="KAFKALAB_INGESTOR_URL")
 
-    spark_master: str = "local[*]"
+    # `./lab up --spark-cluster`: a standalone master and one worker on `host`
+    # (kafkalab.lab.stack.spark_cluster) instead of one local JVM per job.
+    spark_cluster: bool = False
+    spark_master_port: int = 7077
+    # Not 8080, Airflow's port (Spark's own default for the master's UI).
+    spark_master_ui_port: int = 8090
+    spark_worker_port: int = 7078
+    spark_worker_ui_port: int = 8091
+    # The scaling exercise compares 1 executor core with 2: the worker must offer 2
+    # whatever the machine reports, and room for two 1g executors (a paused job and
+    # the replay job that runs while it is paused).
+    spark_worker_cores: int = 2
+    spark_worker_memory: str = "2g"
+    spark_executor_memory: str = "1g"
+    spark_master_override: str | None = Field(default=None, alias="KAFKALAB_SPARK_MASTER")
 
     # Stream name -> topic, for runs that must not write to the exercise topics
     # (benchmarks): KAFKALAB_TOPIC_OVERRIDES='{"financial": "bench_financial"}'.
@@ -106,6 +120,14 @@ class LabSettings(BaseSettings):
     @property
     def s3_endpoint(self) -> str:
         return self.s3_endpoint_override or f"http://{self.host}:{self.s3_port}"
+
+    @property
+    def spark_master(self) -> str:
+        if self.spark_master_override:
+            return self.spark_master_override
+        if self.spark_cluster:
+            return f"spark://{self.host}:{self.spark_master_port}"
+        return "local[*]"
 
     @property
     def airflow_url(self) -> str:

@@ -24,11 +24,13 @@ from kafkalab.lab.stack.install import InstallError
 from kafkalab.lab.stack.lifecycle import Stack, running_kafka_brokers
 from kafkalab.lab.stack.process import tail
 from kafkalab.lab.stack.services import ServiceError
+from kafkalab.lab.stack.spark_cluster import master_ui_url, running_spark_cluster
 from kafkalab.settings import REPO_ROOT, LabSettings, get_settings
 
 console = Console(stderr=True, highlight=False)
 EXERCISES = ("ingest", "fanout", "replay", "repartition", "failover", "all")
 PAUSE_DAGS_VARIABLE = "KAFKALAB_PAUSE_DAGS_AT_CREATION"
+SPARK_CLUSTER_VARIABLE = "KAFKALAB_SPARK_CLUSTER"
 # Piped output has no terminal width, and rich would assume 80 columns: table cells
 # would be cut with an ellipsis and lines wrapped for whoever greps or parses them.
 PIPED_WIDTH = 240
@@ -92,6 +94,10 @@ def _print_access(settings: LabSettings) -> None:
         f"(access key {settings.s3_access_key})\n"
         f'Shell: eval "$(./lab env)" puts airflow, spark-submit and the settings on your PATH.'
     )
+    if settings.spark_cluster:
+        stdout_console().print(
+            f"Spark: {settings.spark_master} (master UI {master_ui_url(settings)})"
+        )
 
 
 def cmd_up(settings: LabSettings, args: argparse.Namespace) -> int:
@@ -409,6 +415,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="Kafka nodes: 1 (the default) or a cluster of 3 with replication factor 3 "
         "(KAFKALAB_BROKERS); without it, what runs stays",
     )
+    up.add_argument(
+        "--spark-cluster",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a Spark standalone master and worker run the Spark jobs' executors instead of "
+        "local[*] (KAFKALAB_SPARK_CLUSTER); without it, what runs stays",
+    )
     sub.add_parser("status", help="health of every service (non-zero exit when one is down)")
     sub.add_parser("down", help="stop what ./lab started; data is kept")
     reset = sub.add_parser("reset", help="down, then delete all data")
@@ -511,9 +524,25 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
+def lab_settings(args: argparse.Namespace) -> LabSettings:
+    """The settings, with the Spark cluster as `up --[no-]spark-cluster` asks, else as the
+    stack runs: a running cluster wins over KAFKALAB_SPARK_CLUSTER, as running brokers
+    win over KAFKALAB_BROKERS, so that a shell's older `./lab env` exports do not restart
+    the stack without it. The variable decides when nothing runs.
+
+    Set in the environment, so that `./lab test`'s own settings and every child agree.
+    """
+    wanted = getattr(args, "spark_cluster", None)
+    if wanted is None and running_spark_cluster(get_settings()):
+        wanted = True
+    if wanted is not None:
+        os.environ[SPARK_CLUSTER_VARIABLE] = str(wanted).lower()
+    return get_settings()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    settings = running_topology(get_settings())
+    settings = running_topology(lab_settings(args))
     try:
         return COMMANDS[args.command](settings, args)
     except (InstallError, ServiceError, TopicConfigError) as exc:

@@ -43,6 +43,8 @@ def spark_defaults(settings: LabSettings) -> dict[str, str]:
         # two cores) for a log of a few files. Two partitions keep it well under a second.
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.driver.memory": "1g",
+        # On a standalone worker (`./lab up --spark-cluster`): two must fit its memory.
+        "spark.executor.memory": settings.spark_executor_memory,
         "spark.ui.showConsoleProgress": "false",
     }
 

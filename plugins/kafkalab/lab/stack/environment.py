@@ -65,7 +65,7 @@ def connection_uris(settings: LabSettings) -> dict[str, str]:
     }
     spark = {
         "conn_type": "spark",
-        "host": "local[*]",
+        "host": settings.spark_master,
         "extra": {"deploy-mode": "client", "spark-binary": "spark-submit"},
     }
     object_store = {
@@ -135,7 +135,13 @@ def lab_environment(settings: LabSettings) -> dict[str, str]:
         # Spark's launcher must run the driver with the lab's interpreter.
         "PYSPARK_PYTHON": str(venv_bin / "python"),
         "PYSPARK_DRIVER_PYTHON": str(venv_bin / "python"),
+        # Airflow's task processes and `./lab env` shells see the cluster `./lab up` chose.
+        "KAFKALAB_SPARK_CLUSTER": str(settings.spark_cluster).lower(),
     }
+    if settings.spark_cluster:
+        # The master's and worker's UIs and every driver bind here, not on all interfaces;
+        # the executors reach their driver at this address.
+        env["SPARK_LOCAL_IP"] = settings.host
     env.update(airflow_environment(settings))
     return env
 

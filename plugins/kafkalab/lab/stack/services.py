@@ -285,6 +285,9 @@ def _ingestor_health(settings: LabSettings) -> Health:
 
 def services(settings: LabSettings) -> list[Service]:
     """Every service of the local stack, in start order."""
+    # Imported here: the cluster's module builds its services from this one's classes.
+    from kafkalab.lab.stack.spark_cluster import cluster_services
+
     return [
         *kafka_services(settings),
         Service(
@@ -326,6 +329,8 @@ def services(settings: LabSettings) -> list[Service]:
         _airflow_service("airflow-scheduler", ["scheduler", "--skip-serve-logs"], "scheduler", {}),
         _airflow_service("airflow-dag-processor", ["dag-processor"], "dag_processor", {}),
         _airflow_service("airflow-triggerer", ["triggerer", "--skip-serve-logs"], "triggerer", {}),
+        # Last: Airflow's api-server warms up while the master starts, not after it.
+        *cluster_services(settings),
     ]
 
 
