@@ -123,6 +123,19 @@ class KafkaAdmin:
             for p in sorted(metadata.partitions.values(), key=lambda p: p.id)
         ]
 
+    def elect_unclean_leaders(self, topic: str, partitions: list[int]) -> None:
+        """Let any live replica lead ``partitions``, in sync or not (`kafka-leader-election
+        --election-type unclean`): the way back for a partition whose every in-sync
+        replica is gone, at the price of what those replicas alone had."""
+        from confluent_kafka import ElectionType
+
+        requested = [TopicPartition(topic, p) for p in partitions]
+        # Without timeout arguments: confluent-kafka 2.16's binding rejects them here.
+        results = self.admin.elect_leaders(ElectionType.UNCLEAN, requested).result(self.timeout)
+        refused = {tp.partition: str(error) for tp, error in results.items() if error is not None}
+        if refused:
+            raise KafkaException(f"{topic}: unclean leader election refused: {refused}")
+
     def broker_ids(self) -> list[int]:
         """The brokers registered with the cluster now (a fenced one is not among them)."""
         return sorted(self.admin.list_topics(timeout=self.timeout).brokers)

@@ -8,6 +8,7 @@ metadata (``kafkalab.domain.cluster``), polled by ``PartitionStateSensor``.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +30,8 @@ from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.sensors.base import DeferrableSensor
 from kafkalab.settings import get_settings
 from kafkalab.triggers.cluster import PartitionStateTrigger
+
+log = logging.getLogger(__name__)
 
 
 def _node_service(broker: int) -> str:
@@ -332,11 +335,30 @@ def reassign_replicas(
     settings = get_settings()
     admin = LabKafkaHook(kafka_config_id).lab_admin()
     plan = replica_plan(admin.partition_states(topic), replicas, admin.broker_ids())
+    deadline = time.monotonic() + timeout
+    offline = _offline_after(admin, topic, min(60.0, timeout))
+    if offline:
+        # Kafka 4 keeps a partition offline when its last in-sync replica went down
+        # uncleanly (kill -9), also once that broker is back: none of its replicas is
+        # eligible to lead. Here that replica is the only copy there is.
+        log.warning(
+            "%s: partitions %s stay offline; electing their leaders uncleanly", topic, offline
+        )
+        admin.elect_unclean_leaders(topic, offline)
     if plan:
-        _execute_reassignment(settings, admin.config["bootstrap.servers"], topic, plan)
+        # A partition whose only replica was on a broker just restarted leads again a
+        # moment later; a reassignment sent before that fails with an unknown error.
+        for attempt in range(1, 4):
+            _wait_until(deadline, lambda: not any(s.offline for s in admin.partition_states(topic)))
+            try:
+                _execute_reassignment(settings, admin.config["bootstrap.servers"], topic, plan)
+                break
+            except RuntimeError:
+                if attempt == 3:
+                    raise
+                time.sleep(5.0)
     # Also without a plan: a broker just restarted is back in every ISR before the
     # next run looks at the cluster.
-    deadline = time.monotonic() + timeout
     while True:
         states = admin.partition_states(topic)
         done = all(
@@ -352,6 +374,21 @@ def reassign_replicas(
                 f"{topic}: not {replicas} replicas in sync within {timeout:.0f}s: "
                 f"{describe(states)}"
             )
+        time.sleep(1.0)
+
+
+def _offline_after(admin: Any, topic: str, grace: float) -> list[int]:
+    """The partitions of ``topic`` still without a leader after ``grace`` seconds."""
+    deadline = time.monotonic() + grace
+    while True:
+        offline = [s.partition for s in admin.partition_states(topic) if s.offline]
+        if not offline or time.monotonic() > deadline:
+            return offline
+        time.sleep(1.0)
+
+
+def _wait_until(deadline: float, holds: Any) -> None:
+    while not holds() and time.monotonic() < deadline:
         time.sleep(1.0)
 
 
