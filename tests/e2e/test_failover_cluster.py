@@ -1,4 +1,4 @@
-"""The three-broker cluster: up, an exercise on it, the failover drill and its sabotage, down.
+"""The three-broker cluster: up, the failover drill and its sabotage runs, down.
 
 The module switches the suite's stack to three Kafka nodes (`./lab up --brokers 3`
 does the same) and back to one broker when it ends, so the tiers around it run on the
@@ -20,12 +20,12 @@ from tests.support.dags_test import dags_test, state_mismatches
 from tests.support.trigger_rules import SKIPPED, simulate_run
 
 FAILOVER = "kafka_broker_failover_drill"
-FAILOVER_SMALL = {"rate": 100, "outage_records": 200, "timeout_seconds": 600}
+FAILOVER_SMALL = {"rate": 50, "outage_records": 100, "timeout_seconds": 600}
 # (fault, extra params, the check that must fail, what its failure must say)
 FAILOVER_SABOTAGE = [
     (
         "broker_not_restarted",
-        {"max_rejoin_seconds": 45},
+        {"max_rejoin_seconds": 30},
         "failover.isr_recovered",
         "back in every ISR) not seen within",
     ),
@@ -70,13 +70,6 @@ def test_the_cluster_runs_three_nodes_in_one_quorum_with_replicated_topics(clust
     assert all(len(s.isr) == 3 for s in states), states
 
 
-def test_the_ingest_exercise_passes_on_the_cluster(cluster, api, dagbag) -> None:
-    result, _, states = dags_test(api, "kafka_ingest_basic", {"events": 300})
-    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
-    wrong = state_mismatches(states, simulate_run(dagbag.get_dag("kafka_ingest_basic"), "none"))
-    assert not wrong, wrong
-
-
 def test_the_failover_drill_passes(cluster, api, dagbag) -> None:
     result, run_id, states = dags_test(api, FAILOVER, FAILOVER_SMALL)
     output = result.stdout + result.stderr
@@ -111,15 +104,18 @@ def test_a_sabotaged_drill_fails_naming_the_damage(
         "teardown.replication_restored": "success",
     }
     wrong = state_mismatches(states, expected)
-    skipped = [
-        t for t, state in states.items() if state == SKIPPED and t.startswith("failover.fault")
+    # The other fault skips itself, or does not start when a phase before it failed.
+    others = [f"failover.fault_{f}" for f, *_ in FAILOVER_SABOTAGE if f != fault]
+    wrong += [
+        f"{task}: {states.get(task)} (an unselected fault must not run)"
+        for task in others
+        if states.get(task) not in (SKIPPED, "upstream_failed")
     ]
     wrong += [
-        f"{task}: skipped"
+        f"{task}: skipped (only fault tasks that were not selected may skip)"
         for task, state in states.items()
-        if state == SKIPPED and task not in skipped
+        if state == SKIPPED and task not in others
     ]
-    assert len(skipped) == len(FAILOVER_SABOTAGE) - 1, states
     assert not wrong, wrong
     stack = Stack(cluster)
     assert all(h.healthy for _, h in stack.status().values())

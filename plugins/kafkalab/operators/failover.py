@@ -336,7 +336,8 @@ def reassign_replicas(
     admin = LabKafkaHook(kafka_config_id).lab_admin()
     plan = replica_plan(admin.partition_states(topic), replicas, admin.broker_ids())
     deadline = time.monotonic() + timeout
-    offline = _offline_after(admin, topic, min(60.0, timeout))
+    # A partition whose broker is back (registered) leads again within seconds.
+    offline = _offline_after(admin, topic, min(15.0, timeout))
     if offline:
         # Kafka 4 keeps a partition offline when its last in-sync replica went down
         # uncleanly (kill -9), also once that broker is back: none of its replicas is
