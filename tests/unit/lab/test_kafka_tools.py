@@ -182,3 +182,28 @@ def test_the_quorum_status_is_summed_up_in_one_line() -> None:
     assert describe_quorum_status(output) == (
         "leader 2 (epoch 7), voters 1,2,3, max follower lag 0"
     )
+
+
+def test_the_recorded_nodes_are_the_topology_until_down(tmp_path) -> None:
+    from kafkalab.lab.cli import running_topology
+    from kafkalab.lab.stack.lifecycle import running_kafka_brokers
+    from kafkalab.lab.stack.process import ProcessRegistry
+
+    settings = LabSettings(home=tmp_path)
+    assert running_kafka_brokers(settings) is None
+    assert running_topology(settings).kafka_brokers == 1
+    registry = ProcessRegistry(settings.paths.run, settings.paths.logs)
+    for name in ("kafka", "kafka-2", "kafka-3", "s3", "spark-failover-x"):
+        # A record without a live process: a node killed by the failover drill still
+        # belongs to the cluster; only `./lab down` removes records.
+        registry.run_dir.mkdir(parents=True, exist_ok=True)
+        registry.record_path(name).write_text(
+            json.dumps(
+                {"name": name, "pid": 999999999, "create_time": 0.0, "command": [], "log_path": ""}
+            )
+        )
+    assert running_kafka_brokers(settings) == 3
+    assert running_topology(settings).kafka_brokers == 3
+    registry.record_path("kafka-2").unlink()
+    registry.record_path("kafka-3").unlink()
+    assert running_topology(settings.model_copy(update={"kafka_brokers": 3})).kafka_brokers == 1
