@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
@@ -31,6 +31,9 @@ from kafkalab.sensors.base import DeferrableSensor
 from kafkalab.settings import get_settings
 from kafkalab.triggers.cluster import PartitionStateTrigger
 
+if TYPE_CHECKING:
+    from kafkalab.kafka.admin import KafkaAdmin
+
 log = logging.getLogger(__name__)
 
 
@@ -47,13 +50,10 @@ def _node_service(broker: int) -> str:
     )
 
 
-class ClusterReplicatedOperator(BaseOperator):
-    """The drill's precondition: three brokers, and every partition of ``topic`` with three
-    replicas, all in sync. Refuses otherwise (a misconfigured exercise, no retry): the
-    drill is about a cluster that can lose a broker, not about one that cannot."""
+class _TopicOperator(BaseOperator):
+    """An operator on one topic's partitions, through the lab's Kafka connection."""
 
     template_fields: Sequence[str] = ("topic",)
-    ui_color = "#d5f5e3"
 
     def __init__(
         self,
@@ -66,9 +66,20 @@ class ClusterReplicatedOperator(BaseOperator):
         self.topic = topic
         self.kafka_config_id = kafka_config_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def partition_states(self) -> tuple[KafkaAdmin, list[PartitionState]]:
         admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        states = admin.partition_states(self.topic)
+        return admin, admin.partition_states(self.topic)
+
+
+class ClusterReplicatedOperator(_TopicOperator):
+    """The drill's precondition: three brokers, and every partition of ``topic`` with three
+    replicas, all in sync. Refuses otherwise (a misconfigured exercise, no retry): the
+    drill is about a cluster that can lose a broker, not about one that cannot."""
+
+    ui_color = "#d5f5e3"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        admin, states = self.partition_states()
         brokers = admin.broker_ids()
         try:
             require_replicated(self.topic, states, len(brokers))
@@ -77,28 +88,15 @@ class ClusterReplicatedOperator(BaseOperator):
         return {"brokers": brokers, "partitions": [s.to_dict() for s in states]}
 
 
-class KillBusiestLeaderOperator(BaseOperator):
+class KillBusiestLeaderOperator(_TopicOperator):
     """`kill -9` the broker that leads the most partitions of ``topic``."""
 
-    template_fields: Sequence[str] = ("topic",)
     ui_color = "#f5b7b1"
-
-    def __init__(
-        self,
-        *,
-        topic: str,
-        kafka_config_id: str = LabKafkaHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.topic = topic
-        self.kafka_config_id = kafka_config_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         from kafkalab.lab.stack.lifecycle import Stack
 
-        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        states = admin.partition_states(self.topic)
+        _, states = self.partition_states()
         broker = busiest_leader(states)
         service = _node_service(broker)
         handle = Stack(get_settings()).kill(service)
