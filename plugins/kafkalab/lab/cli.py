@@ -139,7 +139,9 @@ def cmd_reset(settings: LabSettings, args: argparse.Namespace) -> int:
 def cmd_logs(settings: LabSettings, args: argparse.Namespace) -> int:
     stack = _stack(settings)
     names = [args.service] if args.service else [s.name for s in stack.services]
-    if args.service:
+    # A service of another topology (`kafka-2` after `./lab up --brokers 1`) or a
+    # background job still has its log.
+    if args.service and not stack.registry.log_path(args.service).exists():
         stack.service(args.service)
     for name in names:
         print(f"==> {stack.registry.log_path(name)} <==")
