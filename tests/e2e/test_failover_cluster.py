@@ -19,6 +19,9 @@ from kafkalab.settings import LabSettings
 from tests.support.dags_test import dags_test, state_mismatches
 from tests.support.trigger_rules import SKIPPED, simulate_run
 
+# Not in the default run (pyproject's addopts): `./lab test -m cluster <this file>`.
+pytestmark = pytest.mark.cluster
+
 FAILOVER = "kafka_broker_failover_drill"
 FAILOVER_SMALL = {"rate": 50, "outage_records": 100, "timeout_seconds": 600}
 # (fault, extra params, the check that must fail, what its failure must say)
