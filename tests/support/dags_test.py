@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 from typing import NamedTuple
 
@@ -31,6 +32,9 @@ def dags_test(api: AirflowApi, dag_id: str, conf: dict) -> DagsTest:
             capture_output=True,
             text=True,
             timeout=1800,
+            # A native crash (a client library's thread) then prints every thread's
+            # Python stack instead of only a returncode of -11.
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
         )
         run_id = find_run(api, dag_id, conf, started)
         return DagsTest(result, run_id, api.task_states(dag_id, run_id))

@@ -96,6 +96,24 @@ class KafkaAdmin:
         # A client id makes the lab's admin calls recognisable in broker logs.
         self.admin = AdminClient({**self.config, "client.id": "kafkalab-admin"})
 
+    def close(self) -> None:
+        """Destroy the client here and now.
+
+        Left to the garbage collector, an AdminClient can be destroyed on whichever
+        thread the collector runs, librdkafka's own among them (a Python callback of
+        an admin future runs there), and librdkafka aborts the process when a client is
+        destroyed from its own thread (confluent-kafka-python #1761, #2129).
+        """
+        admin, self.admin = self.admin, None
+        if admin is not None:
+            admin.__exit__(None, None, None)
+
+    def __enter__(self) -> KafkaAdmin:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # --- topics ---------------------------------------------------------------------------
 
     def topic_partitions(self, topic: str) -> list[int]:

@@ -71,13 +71,19 @@ class PollingTrigger(BaseTrigger):
             met = await self._poll_through_transient_errors()
             waited = time.monotonic() - started
             if met or waited >= self.timeout:
-                yield TriggerEvent(
+                event = TriggerEvent(
                     {
                         "status": "met" if met else "timeout",
                         "waited_seconds": round(waited, 3),
                         **self.figures(met, waited),
                     }
                 )
+                # `airflow dags test` takes the first event and never calls cleanup():
+                # release the clients here, on this thread, rather than leave them to
+                # the garbage collector (see KafkaAdmin.close). The triggerer's own
+                # cleanup() afterwards finds nothing left to release.
+                await self.cleanup()
+                yield event
                 return
             await asyncio.sleep(self.poll_interval)
 
@@ -118,8 +124,8 @@ class PollingTrigger(BaseTrigger):
             return False
 
     async def cleanup(self) -> None:
-        # The triggerer calls this after run() ends or is cancelled; a client without
-        # close() (confluent-kafka's AdminClient) is freed once nothing refers to it.
+        # run() calls this before its event; the triggerer calls it again after run()
+        # ends or is cancelled.
         held, self._held = self._held, []
         for client in held:
             close = getattr(client, "close", None)

@@ -33,13 +33,29 @@ def test_a_timeout_fires_one_failure_event_with_the_last_figures() -> None:
     assert events[0]["message"] == f"{trigger.polls} polls, not met"
 
 
-def test_cleanup_closes_the_clients_the_trigger_holds() -> None:
+def test_the_clients_are_closed_before_the_event_is_handed_out() -> None:
+    # `airflow dags test` takes the first event and never calls cleanup().
     trigger = CountingTrigger(met_after=1)
-    asyncio.run(all_events(trigger))
-    assert trigger.client is not None and not trigger.client.closed
-    asyncio.run(trigger.cleanup())
+    run = trigger.run()
+    asyncio.run(anext(run))
+    assert trigger.client is not None and trigger.client.closed
+    asyncio.run(trigger.cleanup())  # the triggerer calls it again: nothing left to close
+
+
+def test_cleanup_closes_the_clients_of_a_cancelled_run() -> None:
+    trigger = CountingTrigger(met_after=10**9, timeout=60.0, poll_interval=0.01)
+
+    async def cancelled_run() -> None:
+        waiting = asyncio.ensure_future(all_events(trigger))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert trigger.client is not None and not trigger.client.closed
+        await trigger.cleanup()
+
+    asyncio.run(cancelled_run())
     assert trigger.client.closed
-    asyncio.run(trigger.cleanup())  # the triggerer may call it again: nothing left to close
 
 
 def test_running_inline_returns_the_event_and_cleans_up() -> None:
