@@ -8,8 +8,6 @@ passes the lab's settings.
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -91,35 +89,30 @@ class TopicDescription:
         return asdict(self)
 
 
-def shared_admin_client(config: Mapping[str, Any]) -> AdminClient:
-    """This process's one AdminClient for ``config``, kept until the process exits.
-
-    Never destroyed while the process runs. Left to the garbage collector, a client
-    is destroyed on whichever thread the collector happens to run, librdkafka's own
-    among them (a Python callback of an admin future runs there), and the process
-    dies (confluent-kafka-python #1761, #2129); `airflow dags test`, which runs every
-    task and trigger of a drill in one process, died so on the three-broker cluster.
-    Sharing is safe: librdkafka's clients are thread-safe, and a trigger, a sensor's first
-    look and the tasks of one `airflow dags test` ask the same cluster.
-    """
-    return _admin_client_of_process(
-        os.getpid(), tuple(sorted((k, str(v)) for k, v in config.items()))
-    )
-
-
-@functools.cache
-def _admin_client_of_process(pid: int, config: tuple[tuple[str, str], ...]) -> AdminClient:
-    # The pid in the key: a forked child must not use its parent's client (librdkafka's
-    # threads do not survive a fork). The client id makes the lab's admin calls
-    # recognisable in broker logs.
-    return AdminClient({**dict(config), "client.id": "kafkalab-admin"})
-
-
 class KafkaAdmin:
     def __init__(self, connection: ConnectionSource, timeout: float = 30.0) -> None:
         self.config = admin_config(connection)
         self.timeout = timeout
-        self.admin = shared_admin_client(self.config)
+        # A client id makes the lab's admin calls recognisable in broker logs.
+        self.admin = AdminClient({**self.config, "client.id": "kafkalab-admin"})
+
+    def close(self) -> None:
+        """Destroy the client here and now.
+
+        Left to the garbage collector, an AdminClient can be destroyed on whichever
+        thread the collector runs, librdkafka's own among them (a Python callback of
+        an admin future runs there), and librdkafka aborts the process when a client is
+        destroyed from its own thread (confluent-kafka-python #1761, #2129).
+        """
+        admin, self.admin = self.admin, None
+        if admin is not None:
+            admin.__exit__(None, None, None)
+
+    def __enter__(self) -> KafkaAdmin:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # --- topics ---------------------------------------------------------------------------
 

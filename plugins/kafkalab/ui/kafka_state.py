@@ -38,7 +38,15 @@ def _state_name(state: object) -> str:
 
 
 def cluster_state(settings: LabSettings, include_internal: bool = False) -> ClusterState:
-    admin = KafkaAdmin(settings, timeout=10.0)
+    # The API server is long-lived and threaded: close the client here rather than
+    # leave it to the garbage collector (see KafkaAdmin.close).
+    with KafkaAdmin(settings, timeout=10.0) as admin:
+        return _read_cluster_state(admin, settings, include_internal)
+
+
+def _read_cluster_state(
+    admin: KafkaAdmin, settings: LabSettings, include_internal: bool
+) -> ClusterState:
     metadata = admin.admin.list_topics(timeout=admin.timeout)
     brokers = [
         Broker(b.id, f"{b.host}:{b.port}", b.id == metadata.controller_id)

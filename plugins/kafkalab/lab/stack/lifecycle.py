@@ -183,9 +183,9 @@ class Stack:
         self.bootstrap()
 
     def bootstrap(self) -> None:
-        admin = KafkaAdmin(self.settings)
-        for spec in load_topic_specs():
-            self.progress(f"topic {spec.name}: {admin.ensure_topic(spec)}")
+        with KafkaAdmin(self.settings) as admin:
+            for spec in load_topic_specs():
+                self.progress(f"topic {spec.name}: {admin.ensure_topic(spec)}")
         created = ensure_buckets(self.settings)
         for bucket in created:
             self.progress(f"bucket {bucket}: created")
