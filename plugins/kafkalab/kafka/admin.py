@@ -242,14 +242,36 @@ class KafkaAdmin:
         return self._list_offsets(topic, OffsetSpec.earliest())
 
     def committed_offsets(self, group: str, topics: list[str] | None = None) -> dict[str, Offsets]:
-        """topic -> partition -> committed offset; partitions never committed are absent."""
-        request = [ConsumerGroupTopicPartitions(group)]
-        result = self.admin.list_consumer_group_offsets(request, request_timeout=self.timeout)
+        """topic -> partition -> committed offset; partitions never committed are absent.
+
+        ``topics`` defaults to every topic but Kafka's internal ones. Asked through a
+        consumer of the group, not the admin API: librdkafka's ListConsumerGroupOffsets
+        crashes the process (SIGSEGV) when a broker answers NOT_COORDINATOR, as brokers
+        do while the group's coordinator moves on a cluster whose brokers just started
+        or restarted (librdkafka #5040). A consumer handles that answer by asking for the
+        coordinator again. It never subscribes, so it does not join the group.
+        """
+        metadata = self.admin.list_topics(timeout=self.timeout).topics
+        wanted = topics or [t for t in metadata if not t.startswith("__")]
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in sorted(wanted)
+            if topic in metadata and metadata[topic].error is None
+            for partition in sorted(metadata[topic].partitions)
+        ]
+        if not partitions:
+            return {}
+        consumer = Consumer(consumer_config(self.config, group))
+        try:
+            found = consumer.committed(partitions, timeout=self.timeout)
+        finally:
+            consumer.close()
         committed: dict[str, Offsets] = {}
-        for tp in result[group].result().topic_partitions or []:
-            if tp.offset < 0 or (topics and tp.topic not in topics):
-                continue
-            committed.setdefault(tp.topic, {})[tp.partition] = tp.offset
+        for tp in found:
+            if tp.error is not None:
+                raise KafkaException(tp.error)
+            if tp.offset >= 0:
+                committed.setdefault(tp.topic, {})[tp.partition] = tp.offset
         return committed
 
     def reset_group_to_earliest(self, group: str, topic: str) -> Offsets:
