@@ -10,28 +10,10 @@ from __future__ import annotations
 import pytest
 
 from tests.support.dags_test import dags_test, state_mismatches
+from tests.support.exercise_params import SMALL
 from tests.support.lab import lab
 from tests.support.trigger_rules import SKIPPED, fault_tasks, simulate_run
 
-# Small runs, generous waits: a wait bound costs nothing when the fact arrives, and a
-# machine twice as slow (or busy) must not turn a correct outcome into a failure.
-SMALL = {
-    "kafka_ingest_basic": {"events": 300},
-    "kafka_fanout_consumer_groups": {
-        "rate": 100,
-        "lag_threshold": 1000,
-        "hold_seconds": 15,
-        "timeout_seconds": 600,
-    },
-    # Small replay batches: the table gets several commits, one of which a fault can drop.
-    "kafka_dr_replay_drill": {
-        "rate": 100,
-        "min_lag_growth": 200,
-        "replay_batch_records": 3000,
-        "timeout_seconds": 600,
-    },
-    "kafka_repartition_scaling": {"timeout_seconds": 600},
-}
 # (DAG, fault, extra params, the check that must fail, what its failure must say). A
 # frozen Spark job falls behind by the financial half of the rate (50/s) for the whole of
 # the groups' reads, the last of which stays live for hold_seconds (30 s): past its

@@ -17,10 +17,8 @@ from kafkalab.lab.stack.kafka import kafka_nodes
 from kafkalab.lab.stack.lifecycle import Stack
 from kafkalab.settings import LabSettings
 from tests.support.dags_test import dags_test, state_mismatches
+from tests.support.exercise_params import SMALL
 from tests.support.trigger_rules import SKIPPED, simulate_run
-
-# Not in the default run (pyproject's addopts): `./lab test -m cluster <this file>`.
-pytestmark = pytest.mark.cluster
 
 FAILOVER = "kafka_broker_failover_drill"
 FAILOVER_SMALL = {"rate": 50, "outage_records": 100, "timeout_seconds": 600}
@@ -86,6 +84,18 @@ def test_the_failover_drill_passes(cluster, api, dagbag) -> None:
     assert not blank, f"headline figures without a value: {blank}"
 
 
+# The cluster marker keeps a test out of the default run (pyproject's addopts), to keep
+# `.ci/run` within its hour: `./lab test -m cluster tests/e2e/test_failover_cluster.py`.
+@pytest.mark.cluster
+@pytest.mark.parametrize("dag_id", list(SMALL))
+def test_every_other_exercise_passes_on_the_cluster(cluster, api, dagbag, dag_id: str) -> None:
+    result, _, states = dags_test(api, dag_id, SMALL[dag_id])
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    wrong = state_mismatches(states, simulate_run(dagbag.get_dag(dag_id), "none"))
+    assert not wrong, wrong
+
+
+@pytest.mark.cluster
 @pytest.mark.parametrize(
     ("fault", "extra", "check", "message"),
     FAILOVER_SABOTAGE,
