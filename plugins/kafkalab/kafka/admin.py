@@ -248,8 +248,9 @@ class KafkaAdmin:
         consumer of the group, not the admin API: librdkafka's ListConsumerGroupOffsets
         crashes the process (SIGSEGV) when a broker answers NOT_COORDINATOR, as brokers
         do while the group's coordinator moves on a cluster whose brokers just started
-        or restarted (librdkafka #5040). A consumer handles that answer by asking for the
-        coordinator again. It never subscribes, so it does not join the group.
+        or restarted (librdkafka #5040). A consumer raises it as a KafkaException
+        (NOT_COORDINATOR), which the lab's triggers count as "not yet". It never
+        subscribes, so it does not join the group.
         """
         metadata = self.admin.list_topics(timeout=self.timeout).topics
         wanted = topics or [t for t in metadata if not t.startswith("__")]

@@ -29,6 +29,7 @@ class PollingTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.timeout = timeout
         self._held: list[Any] = []
+        self._last_transient_error: str | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         # The triggerer rebuilds the trigger from this class path in another process, so
@@ -67,15 +68,20 @@ class PollingTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         await self.connect()
         started = time.monotonic()
+        observed = False
         while True:
-            met = await self._poll_through_transient_errors()
+            observation = await self._poll_through_transient_errors()
+            observed = observed or observation is not None
+            met = bool(observation)
             waited = time.monotonic() - started
             if met or waited >= self.timeout:
                 event = TriggerEvent(
                     {
                         "status": "met" if met else "timeout",
                         "waited_seconds": round(waited, 3),
-                        **self.figures(met, waited),
+                        # figures() describes the last observation: with none, there
+                        # is nothing for it to describe but the error that prevented it.
+                        **(self.figures(met, waited) if observed else self._unobserved(waited)),
                     }
                 )
                 # `airflow dags test` takes the first event and never calls cleanup():
@@ -87,8 +93,16 @@ class PollingTrigger(BaseTrigger):
                 return
             await asyncio.sleep(self.poll_interval)
 
-    async def _poll_through_transient_errors(self) -> bool:
-        """One observation; an error Kafka marks retriable counts as "not yet".
+    def _unobserved(self, waited: float) -> dict[str, Any]:
+        return {
+            "message": (
+                f"no observation in {waited:.0f}s: every request met a transient Kafka "
+                f"error, the last: {self._last_transient_error}"
+            )
+        }
+
+    async def _poll_through_transient_errors(self) -> bool | None:
+        """One observation, or None when an error Kafka marks retriable prevented it.
 
         While leadership moves (a broker lost, a partition reassigned) requests to the
         old leader fail with errors such as UNKNOWN_LEADER_EPOCH or
@@ -121,7 +135,8 @@ class PollingTrigger(BaseTrigger):
             ):
                 raise
             self.log.info("transient Kafka error, polling again: %s", error)
-            return False
+            self._last_transient_error = str(error)
+            return None
 
     async def cleanup(self) -> None:
         # run() calls this before its event; the triggerer calls it again after run()

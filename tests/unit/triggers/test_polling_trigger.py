@@ -118,6 +118,29 @@ def test_an_error_of_moving_leadership_is_polled_through() -> None:
     assert event["status"] == "met" and event["polls"] == 2
 
 
+class AlwaysMoving(CountingTrigger):
+    """Every poll meets NOT_COORDINATOR, as lag reads do while a group's coordinator moves."""
+
+    async def poll(self) -> bool:
+        from confluent_kafka import KafkaError, KafkaException
+
+        self.polls += 1
+        raise KafkaException(KafkaError(KafkaError.NOT_COORDINATOR))
+
+
+def test_a_timeout_without_a_single_observation_names_the_error_that_prevented_it() -> None:
+    # figures() describes the last observation; with none, it must not be asked to
+    # (it raised AttributeError on the first look of a run on three brokers).
+    for trigger in (
+        AlwaysMoving(met_after=1, poll_interval=0.01, timeout=0.05),
+        AlwaysMoving(met_after=1).once(),
+    ):
+        [event] = asyncio.run(all_events(trigger))
+        assert event["status"] == "timeout"
+        assert event["message"].startswith("no observation in ")
+        assert "NOT_COORDINATOR" in event["message"]
+
+
 def test_any_other_error_ends_the_trigger() -> None:
     from confluent_kafka import KafkaError, KafkaException
 
