@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 from typing import NamedTuple
 
 from kafkalab.lab.airflow_api import AirflowApi
+from kafkalab.settings import get_settings
 from tests.support.lab import REPO_ROOT
 
 
@@ -21,27 +21,30 @@ class DagsTest(NamedTuple):
 def dags_test(api: AirflowApi, dag_id: str, conf: dict) -> DagsTest:
     """Run the DAG with `airflow dags test`; its output, its run and its task states."""
     api.wait_for_dag(dag_id)
-    # Paused, the running scheduler leaves the test's run alone: `dags test` executes
-    # every task itself, and two executors on one run would trip over each other.
     was_paused = api.is_paused(dag_id)
-    api.set_paused(dag_id, True)
     started = dt.datetime.now(dt.UTC)
-    try:
-        result = subprocess.run(
-            [str(REPO_ROOT / "lab"), "airflow", "dags", "test", dag_id, "-c", json.dumps(conf)],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            # A native crash (a client library's thread) then prints every thread's
-            # Python stack instead of only a returncode of -11.
-            env={**os.environ, "PYTHONFAULTHANDLER": "1"},
-        )
-        run_id = find_run(api, dag_id, conf, started)
-        return DagsTest(result, run_id, api.task_states(dag_id, run_id))
-    finally:
-        # On a user's stack the nightly drill is scheduled: leave it as it was found.
-        if not was_paused:
-            api.set_paused(dag_id, False)
+    result = subprocess.run(
+        [str(REPO_ROOT / "lab"), "airflow", "dags", "test", dag_id, "-c", json.dumps(conf)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    run_id = find_run(api, dag_id, conf, started)
+    # `./lab airflow dags test` pauses the DAG for the run (AirflowApi.paused), so the
+    # stack's scheduler leaves the run to `dags test`, and then puts it back as it was.
+    assert api.is_paused(dag_id) == was_paused, f"{dag_id} was not left as it was found"
+    enqueued = scheduler_enqueued(run_id)
+    assert not enqueued, f"the stack's scheduler executed tasks of the test's run: {enqueued}"
+    return DagsTest(result, run_id, api.task_states(dag_id, run_id))
+
+
+def scheduler_enqueued(run_id: str) -> list[str]:
+    """The scheduler's log lines that sent a task of ``run_id`` to its executor."""
+    log = get_settings().paths.logs / "airflow-scheduler.log"
+    if not log.exists():
+        return []
+    with log.open(errors="replace") as lines:
+        return [line.strip()[:300] for line in lines if "enqueue" in line and run_id in line]
 
 
 def find_run(api: AirflowApi, dag_id: str, conf: dict, started: dt.datetime) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,25 @@ class AirflowApi:
                 f"{'pausing' if paused else 'unpausing'} {dag_id}: {response.status_code} "
                 f"{response.text[:300]}"
             )
+
+    @contextmanager
+    def paused(self, dag_id: str) -> Iterator[None]:
+        """The DAG paused for the block, then left as it was found.
+
+        `airflow dags test` executes every task of its run itself, and the stack's
+        scheduler schedules the runs of an unpaused DAG, that run included: two
+        executors on one run trip over each other (a sensor resumed by one while the
+        other starts it). Paused, the scheduler leaves the run alone.
+        """
+        was_paused = self.is_paused(dag_id)
+        if not was_paused:
+            self.set_paused(dag_id, True)
+        try:
+            yield
+        finally:
+            # On a user's stack the nightly drill is scheduled: leave it as it was found.
+            if not was_paused:
+                self.set_paused(dag_id, False)
 
     def recent_runs(self, dag_id: str, limit: int = 10) -> list[dict[str, Any]]:
         """The DAG's newest runs first (by ``run_after``)."""

@@ -167,7 +167,42 @@ def cmd_kafka(settings: LabSettings, args: argparse.Namespace) -> int:
 
 
 def cmd_airflow(settings: LabSettings, args: argparse.Namespace) -> int:
-    return _exec(settings, [str(settings.paths.venv / "bin" / "airflow"), *args.args])
+    command = [str(settings.paths.venv / "bin" / "airflow"), *args.args]
+    dag_id = dags_test_target(args.args)
+    if dag_id is None or Stack(settings).registry.running("airflow-scheduler") is None:
+        return _exec(settings, command)
+    from kafkalab.lab.airflow_api import AirflowApi
+
+    # The stack's scheduler would execute the test's run too (see AirflowApi.paused).
+    with AirflowApi(settings).paused(dag_id):
+        return subprocess.run(command, env=child_environment(settings), check=False).returncode
+
+
+# The options of `airflow dags test` that take a value (`airflow dags test --help`).
+DAGS_TEST_VALUE_OPTIONS = {
+    "-B",
+    "--bundle-name",
+    "-c",
+    "--conf",
+    "-f",
+    "--dagfile-path",
+    "--mark-success-pattern",
+    "--save-dagrun",
+}
+
+
+def dags_test_target(airflow_args: Sequence[str]) -> str | None:
+    """The DAG of an `airflow dags test <dag_id> ...` command line, else None."""
+    positional: list[str] = []
+    arguments = iter(airflow_args)
+    for argument in arguments:
+        if argument in DAGS_TEST_VALUE_OPTIONS:
+            next(arguments, None)
+        elif not argument.startswith("-"):
+            positional.append(argument)
+    if positional[:2] == ["dags", "test"] and len(positional) > 2:
+        return positional[2]
+    return None
 
 
 def cmd_spark_submit(settings: LabSettings, args: argparse.Namespace) -> int:
