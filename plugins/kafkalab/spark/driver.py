@@ -51,16 +51,43 @@ def commit_group_offsets(
 
     if not any(offsets.values()):
         return
-    admin = AdminClient(admin_config(bootstrap))
-    for topic, by_partition in offsets.items():
-        kafka_admin.commit_group_offsets(admin, group, topic, by_partition, timeout)
+    # Destroyed on this thread, not by the garbage collector (see KafkaAdmin.close).
+    with AdminClient(admin_config(bootstrap)) as admin:
+        for topic, by_partition in offsets.items():
+            kafka_admin.commit_group_offsets(admin, group, topic, by_partition, timeout)
 
 
-def make_offset_commit_listener(bootstrap: str, group: str, on_progress: Callable | None = None):
-    """A StreamingQueryListener committing each finished batch's end offsets to ``group``."""
+def make_offset_commit_listener(
+    bootstrap: str,
+    group: str,
+    on_progress: Callable | None = None,
+    commit_offsets: Callable[[str, str, dict[str, dict[int, int]]], None] | None = None,
+):
+    """A StreamingQueryListener committing each finished batch's end offsets to ``group``.
+
+    A commit the broker refused (NOT_COORDINATOR while the group's coordinator moves to
+    another broker, on a cluster losing or regaining one) is tried again when the query
+    is next idle, unless a later batch's commit supersedes it: otherwise the last
+    batch before the stream goes quiet could leave its lag showing for good.
+    """
     from pyspark.sql.streaming import StreamingQueryListener
 
+    commit_offsets = commit_offsets or commit_group_offsets
+
     class OffsetCommitListener(StreamingQueryListener):
+        def __init__(self) -> None:
+            self.uncommitted: dict[str, dict[int, int]] = {}
+
+        def commit(self, offsets: dict[str, dict[int, int]]) -> None:
+            try:
+                commit_offsets(bootstrap, group, offsets)
+            except Exception as exc:  # monitoring must never stop the stream
+                self.uncommitted.update(offsets)
+                log.warning("could not commit offsets for group %s: %s", group, exc)
+            else:
+                for topic in offsets:
+                    self.uncommitted.pop(topic, None)
+
         def onQueryStarted(self, event) -> None:
             log.info("query %s started", event.id)
 
@@ -68,10 +95,7 @@ def make_offset_commit_listener(bootstrap: str, group: str, on_progress: Callabl
             progress = event.progress
             for source in progress.sources:
                 offsets = parse_end_offsets(source.endOffset)
-                try:
-                    commit_group_offsets(bootstrap, group, offsets)
-                except Exception as exc:  # monitoring must never stop the stream
-                    log.warning("could not commit offsets for group %s: %s", group, exc)
+                self.commit(offsets)
                 behind = (source.metrics or {}).get("maxOffsetsBehindLatest")
                 log.info(
                     "batch %s: %s rows, %.0f rows/s, end offsets %s, max offsets behind latest %s,"
@@ -87,7 +111,8 @@ def make_offset_commit_listener(bootstrap: str, group: str, on_progress: Callabl
                 on_progress(progress)
 
         def onQueryIdle(self, event) -> None:
-            pass
+            if self.uncommitted:
+                self.commit(dict(self.uncommitted))
 
         def onQueryTerminated(self, event) -> None:
             log.info(
