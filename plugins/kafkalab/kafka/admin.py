@@ -35,6 +35,7 @@ from kafkalab.domain.lag import LagSnapshot, compute_lag
 from kafkalab.domain.offsets import Offsets
 from kafkalab.domain.topics import TopicSpec
 from kafkalab.kafka.client import ConnectionSource, admin_config, consumer_config
+from kafkalab.kafka.errors import transient_error
 
 
 class UnknownTopic(LookupError):
@@ -231,9 +232,22 @@ class KafkaAdmin:
     # --- offsets ----------------------------------------------------------------------------
 
     def _list_offsets(self, topic: str, spec: OffsetSpec) -> Offsets:
-        request = {TopicPartition(topic, p): spec for p in self.topic_partitions(topic)}
-        results = self.admin.list_offsets(request, request_timeout=self.timeout)
-        return {tp.partition: future.result().offset for tp, future in results.items()}
+        """Asked again while leadership moves, for up to ``timeout`` seconds.
+
+        Right after a broker is lost, a partition's new leader answers before every
+        client's metadata knows it: the request meets NOT_LEADER_OR_FOLLOWER or
+        UNKNOWN_LEADER_EPOCH, and a task snapshotting offsets then must not fail.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            request = {TopicPartition(topic, p): spec for p in self.topic_partitions(topic)}
+            try:
+                results = self.admin.list_offsets(request, request_timeout=self.timeout)
+                return {tp.partition: future.result().offset for tp, future in results.items()}
+            except KafkaException as exc:
+                if transient_error(exc) is None or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.5)
 
     def end_offsets(self, topic: str) -> Offsets:
         return self._list_offsets(topic, OffsetSpec.latest())

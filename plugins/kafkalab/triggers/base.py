@@ -109,30 +109,13 @@ class PollingTrigger(BaseTrigger):
         NOT_LEADER_OR_FOLLOWER until the client's metadata catches up: the fact is not
         known yet, and the next poll asks again. Other errors end the trigger.
         """
-        from confluent_kafka import KafkaError, KafkaException
+        from kafkalab.kafka.errors import transient_error
 
-        # What a request meets while leaders move; librdkafka does not always mark an
-        # error from a broker's answer as retriable.
-        moving = {
-            KafkaError.UNKNOWN_LEADER_EPOCH,
-            KafkaError.FENCED_LEADER_EPOCH,
-            KafkaError.NOT_LEADER_FOR_PARTITION,
-            KafkaError.LEADER_NOT_AVAILABLE,
-            KafkaError.REPLICA_NOT_AVAILABLE,
-            KafkaError.NOT_COORDINATOR,
-            KafkaError.COORDINATOR_NOT_AVAILABLE,
-            KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-            KafkaError.REQUEST_TIMED_OUT,
-            KafkaError._TIMED_OUT,
-            KafkaError._TRANSPORT,
-        }
         try:
             return await self.poll()
-        except KafkaException as exc:
-            error = exc.args[0] if exc.args else None
-            if not isinstance(error, KafkaError) or not (
-                error.retriable() or error.code() in moving
-            ):
+        except Exception as exc:
+            error = transient_error(exc)
+            if error is None:
                 raise
             self.log.info("transient Kafka error, polling again: %s", error)
             self._last_transient_error = str(error)
