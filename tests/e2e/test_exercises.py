@@ -80,20 +80,19 @@ SABOTAGE = [
 
 @pytest.mark.parametrize("dag_id", list(SMALL))
 def test_exercise_passes(api, dagbag, dag_id: str) -> None:
-    result, run_id, states = dags_test(api, dag_id, SMALL[dag_id])
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
-    assert "state=success" in output
+    run = dags_test(api, dag_id, SMALL[dag_id])
+    assert run.result.returncode == 0, run.explained()
+    assert "state=success" in run.output
     # The exit code says the run ended green; the states say every check ran to say so.
     # Expected: every task succeeded, but the fault tasks, which skip themselves.
     expected = simulate_run(dagbag.get_dag(dag_id), "none")
-    wrong = state_mismatches(states, expected)
+    wrong = state_mismatches(run.states, expected)
     assert not wrong, (
         f"{dag_id} ended green, but not every check ran and passed (a skipped check proved "
         "nothing; see the trigger rules of the tasks named):\n  " + "\n  ".join(wrong)
     )
     # A headline path that names nothing in the run's figures shows "-" for ever.
-    headline = api.xcom(dag_id, run_id, "report")["headline"]
+    headline = api.xcom(dag_id, run.run_id, "report")["headline"]
     blank = [figure["name"] for figure in headline if figure["value"] is None]
     assert headline and not blank, f"{dag_id}: headline figures without a value: {blank}"
 
@@ -106,26 +105,25 @@ def test_exercise_passes(api, dagbag, dag_id: str) -> None:
 def test_sabotaged_exercise_fails_naming_the_damage(
     api, dagbag, dag_id: str, fault: str, extra: dict, check: str, message: str
 ) -> None:
-    result, _, states = dags_test(api, dag_id, {**SMALL[dag_id], **extra, "fault": fault})
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, f"{dag_id} passed although {fault} broke it"
-    assert message in output, output[-6000:]
+    run = dags_test(api, dag_id, {**SMALL[dag_id], **extra, "fault": fault})
+    assert run.result.returncode != 0, f"{dag_id} passed although {fault} broke it"
+    assert message in run.output, run.explained()
     # The right check failed, because the fault really ran, and no check was skipped.
     faults = fault_tasks(dagbag.get_dag(dag_id))
     selected = next(task for task, injects in faults.items() if injects == fault)
     expected = {selected: "success", check: "failed", "report": "failed"}
-    wrong = state_mismatches(states, expected)
+    wrong = state_mismatches(run.states, expected)
     # The other faults must not run: they skip themselves, or do not start at all when
     # a phase before them failed (the sabotage's own failure may be such a phase).
     wrong += [
-        f"{task}: {states.get(task)} (an unselected fault must not run)"
+        f"{task}: {run.states.get(task)} (an unselected fault must not run)"
         for task, injects in sorted(faults.items())
-        if injects != fault and states.get(task) not in (SKIPPED, "upstream_failed")
+        if injects != fault and run.states.get(task) not in (SKIPPED, "upstream_failed")
     ]
     expected |= {task: SKIPPED for task, injects in faults.items() if injects != fault}
     wrong += [
         f"{task}: skipped (only fault tasks that were not selected may skip)"
-        for task, state in sorted(states.items())
+        for task, state in sorted(run.states.items())
         if state == SKIPPED and task not in expected
     ]
     assert not wrong, f"{dag_id} with fault={fault}:\n  " + "\n  ".join(wrong)

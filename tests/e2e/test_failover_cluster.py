@@ -75,14 +75,13 @@ def test_the_cluster_runs_three_nodes_in_one_quorum_with_replicated_topics(clust
 # of the default run until understood.
 @pytest.mark.cluster
 def test_the_failover_drill_passes(cluster, api, dagbag) -> None:
-    result, run_id, states = dags_test(api, FAILOVER, FAILOVER_SMALL)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
-    wrong = state_mismatches(states, simulate_run(dagbag.get_dag(FAILOVER), "none"))
+    run = dags_test(api, FAILOVER, FAILOVER_SMALL)
+    assert run.result.returncode == 0, run.explained()
+    wrong = state_mismatches(run.states, simulate_run(dagbag.get_dag(FAILOVER), "none"))
     assert not wrong, wrong
-    figures = api.xcom(FAILOVER, run_id, "verify.failover_figures")
+    figures = api.xcom(FAILOVER, run.run_id, "verify.failover_figures")
     assert figures["ingest"]["acknowledged_during_outage"] > 0
-    headline = api.xcom(FAILOVER, run_id, "report")["headline"]
+    headline = api.xcom(FAILOVER, run.run_id, "report")["headline"]
     blank = [figure["name"] for figure in headline if figure["value"] is None]
     assert not blank, f"headline figures without a value: {blank}"
 
@@ -92,9 +91,9 @@ def test_the_failover_drill_passes(cluster, api, dagbag) -> None:
 @pytest.mark.cluster
 @pytest.mark.parametrize("dag_id", list(SMALL))
 def test_every_other_exercise_passes_on_the_cluster(cluster, api, dagbag, dag_id: str) -> None:
-    result, _, states = dags_test(api, dag_id, SMALL[dag_id])
-    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
-    wrong = state_mismatches(states, simulate_run(dagbag.get_dag(dag_id), "none"))
+    run = dags_test(api, dag_id, SMALL[dag_id])
+    assert run.result.returncode == 0, run.explained()
+    wrong = state_mismatches(run.states, simulate_run(dagbag.get_dag(dag_id), "none"))
     assert not wrong, wrong
 
 
@@ -107,10 +106,9 @@ def test_every_other_exercise_passes_on_the_cluster(cluster, api, dagbag, dag_id
 def test_a_sabotaged_drill_fails_naming_the_damage(
     cluster, api, fault: str, extra: dict, check: str, message: str
 ) -> None:
-    result, _, states = dags_test(api, FAILOVER, {**FAILOVER_SMALL, **extra, "fault": fault})
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, f"the drill passed although {fault} broke it"
-    assert message in output, output[-6000:]
+    run = dags_test(api, FAILOVER, {**FAILOVER_SMALL, **extra, "fault": fault})
+    assert run.result.returncode != 0, f"the drill passed although {fault} broke it"
+    assert message in run.output, run.explained()
     expected = {
         f"failover.fault_{fault}": "success",
         check: "failed",
@@ -119,17 +117,17 @@ def test_a_sabotaged_drill_fails_naming_the_damage(
         "teardown.brokers_back_up": "success",
         "teardown.replication_restored": "success",
     }
-    wrong = state_mismatches(states, expected)
+    wrong = state_mismatches(run.states, expected)
     # The other fault skips itself, or does not start when a phase before it failed.
     others = [f"failover.fault_{f}" for f, *_ in FAILOVER_SABOTAGE if f != fault]
     wrong += [
-        f"{task}: {states.get(task)} (an unselected fault must not run)"
+        f"{task}: {run.states.get(task)} (an unselected fault must not run)"
         for task in others
-        if states.get(task) not in (SKIPPED, "upstream_failed")
+        if run.states.get(task) not in (SKIPPED, "upstream_failed")
     ]
     wrong += [
         f"{task}: skipped (only fault tasks that were not selected may skip)"
-        for task, state in states.items()
+        for task, state in run.states.items()
         if state == SKIPPED and task not in others
     ]
     assert not wrong, wrong

@@ -48,16 +48,15 @@ def test_repartition_runs_on_the_cluster_with_more_cores_when_scaled(
 ) -> None:
     assert master_state(spark_cluster)["aliveworkers"] == 1
 
-    result, run_id, states = dags_test(api, REPARTITION, SMALL[REPARTITION])
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
-    wrong = state_mismatches(states, simulate_run(dagbag.get_dag(REPARTITION), "none"))
+    run = dags_test(api, REPARTITION, SMALL[REPARTITION])
+    assert run.result.returncode == 0, run.explained()
+    wrong = state_mismatches(run.states, simulate_run(dagbag.get_dag(REPARTITION), "none"))
     assert not wrong, "\n  ".join(["not every check ran and passed:", *wrong])
 
     # Each phase's facts come from its own Spark event log: the master it ran on and the
     # executor cores the master granted it.
     facts = {
-        phase: api.xcom(REPARTITION, run_id, f"{phase}.spark_facts")
+        phase: api.xcom(REPARTITION, run.run_id, f"{phase}.spark_facts")
         for phase in ("baseline", "scaled")
     }
     master = spark_cluster.spark_master
