@@ -514,15 +514,15 @@ class GroupsCaughtUpOperator(BaseOperator):
         self.kafka_config_id = kafka_config_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        progress = {
-            group: {
-                "topic": topic,
-                "committed": admin.committed_offsets(group, [topic]).get(topic, {}),
-                "target": offsets_for(topic, self.target) or {},
+        with LabKafkaHook(self.kafka_config_id).lab_admin() as admin:
+            progress = {
+                group: {
+                    "topic": topic,
+                    "committed": admin.committed_offsets(group, [topic]).get(topic, {}),
+                    "target": offsets_for(topic, self.target) or {},
+                }
+                for group, topic in self.groups.items()
             }
-            for group, topic in self.groups.items()
-        }
         _fail_if(groups_caught_up_failure(progress))
         return progress
 
@@ -596,22 +596,22 @@ class StoppedGroupOperator(BaseOperator):
         self.kafka_config_id = kafka_config_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        stopped = {
-            "group": self.group,
-            "topic": self.topic,
-            "stop_at": offsets_for(self.topic, self.stop_at) or {},
-            "target": offsets_for(self.topic, self.target) or {},
-            "committed": admin.committed_offsets(self.group, [self.topic]).get(self.topic, {}),
-        }
-        others = {
-            group: {
-                "topic": topic,
-                "committed": admin.committed_offsets(group, [topic]).get(topic, {}),
-                "target": offsets_for(topic, self.target) or {},
+        with LabKafkaHook(self.kafka_config_id).lab_admin() as admin:
+            stopped = {
+                "group": self.group,
+                "topic": self.topic,
+                "stop_at": offsets_for(self.topic, self.stop_at) or {},
+                "target": offsets_for(self.topic, self.target) or {},
+                "committed": admin.committed_offsets(self.group, [self.topic]).get(self.topic, {}),
             }
-            for group, topic in self.others
-        }
+            others = {
+                group: {
+                    "topic": topic,
+                    "committed": admin.committed_offsets(group, [topic]).get(topic, {}),
+                    "target": offsets_for(topic, self.target) or {},
+                }
+                for group, topic in self.others
+            }
         _fail_if(stopped_group_failure(stopped, others))
         return {"stopped": stopped, "others": others}
 

@@ -132,9 +132,8 @@ class DeltaReconcileOperator(BaseOperator):
         from_offsets = offsets_for(self.topic, self.from_offsets)
         from_earliest = from_offsets is None
         if from_offsets is None:
-            from_offsets = (
-                LabKafkaHook(self.kafka_config_id).lab_admin().earliest_offsets(self.topic)
-            )
+            with LabKafkaHook(self.kafka_config_id).lab_admin() as admin:
+                from_offsets = admin.earliest_offsets(self.topic)
         expected = {p: (from_offsets.get(p, 0), end) for p, end in to_offsets.items()}
 
         store = ObjectStoreHook(self.object_store_conn_id).get_conn()

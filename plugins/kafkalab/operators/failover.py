@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
@@ -30,9 +30,6 @@ from kafkalab.hooks.kafka import LabKafkaHook
 from kafkalab.sensors.base import DeferrableSensor
 from kafkalab.settings import get_settings
 from kafkalab.triggers.cluster import PartitionStateTrigger
-
-if TYPE_CHECKING:
-    from kafkalab.kafka.admin import KafkaAdmin
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +63,10 @@ class _TopicOperator(BaseOperator):
         self.topic = topic
         self.kafka_config_id = kafka_config_id
 
-    def partition_states(self) -> tuple[KafkaAdmin, list[PartitionState]]:
-        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        return admin, admin.partition_states(self.topic)
+    def partition_states(self) -> tuple[list[int], list[PartitionState]]:
+        """The cluster's broker ids and the topic's partition states."""
+        with LabKafkaHook(self.kafka_config_id).lab_admin() as admin:
+            return admin.broker_ids(), admin.partition_states(self.topic)
 
 
 class ClusterReplicatedOperator(_TopicOperator):
@@ -79,8 +77,7 @@ class ClusterReplicatedOperator(_TopicOperator):
     ui_color = "#d5f5e3"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        admin, states = self.partition_states()
-        brokers = admin.broker_ids()
+        brokers, states = self.partition_states()
         try:
             require_replicated(self.topic, states, len(brokers))
         except NotAReplicatedCluster as exc:
@@ -331,49 +328,51 @@ def reassign_replicas(
     from kafkalab.domain.cluster import replica_plan
 
     settings = get_settings()
-    admin = LabKafkaHook(kafka_config_id).lab_admin()
-    plan = replica_plan(admin.partition_states(topic), replicas, admin.broker_ids())
-    deadline = time.monotonic() + timeout
-    # A partition whose broker is back (registered) leads again within seconds.
-    offline = _offline_after(admin, topic, min(15.0, timeout))
-    if offline:
-        # Kafka 4 keeps a partition offline when its last in-sync replica went down
-        # uncleanly (kill -9), also once that broker is back: none of its replicas is
-        # eligible to lead. Here that replica is the only copy there is.
-        log.warning(
-            "%s: partitions %s stay offline; electing their leaders uncleanly", topic, offline
-        )
-        admin.elect_unclean_leaders(topic, offline)
-    if plan:
-        # A partition whose only replica was on a broker just restarted leads again a
-        # moment later; a reassignment sent before that fails with an unknown error.
-        for attempt in range(1, 4):
-            _wait_until(deadline, lambda: not any(s.offline for s in admin.partition_states(topic)))
-            try:
-                _execute_reassignment(settings, admin.config["bootstrap.servers"], topic, plan)
-                break
-            except RuntimeError:
-                if attempt == 3:
-                    raise
-                time.sleep(5.0)
-    # Also without a plan: a broker just restarted is back in every ISR before the
-    # next run looks at the cluster.
-    while True:
-        states = admin.partition_states(topic)
-        done = all(
-            list(s.replicas) == plan.get(s.partition, list(s.replicas))
-            and not s.under_replicated
-            and not s.offline
-            for s in states
-        )
-        if done:
-            return {"topic": topic, "reassigned": {str(p): r for p, r in plan.items()}}
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"{topic}: not {replicas} replicas in sync within {timeout:.0f}s: "
-                f"{describe(states)}"
+    with LabKafkaHook(kafka_config_id).lab_admin() as admin:
+        plan = replica_plan(admin.partition_states(topic), replicas, admin.broker_ids())
+        deadline = time.monotonic() + timeout
+        # A partition whose broker is back (registered) leads again within seconds.
+        offline = _offline_after(admin, topic, min(15.0, timeout))
+        if offline:
+            # Kafka 4 keeps a partition offline when its last in-sync replica went down
+            # uncleanly (kill -9), also once that broker is back: none of its replicas is
+            # eligible to lead. Here that replica is the only copy there is.
+            log.warning(
+                "%s: partitions %s stay offline; electing their leaders uncleanly", topic, offline
             )
-        time.sleep(1.0)
+            admin.elect_unclean_leaders(topic, offline)
+        if plan:
+            # A partition whose only replica was on a broker just restarted leads again a
+            # moment later; a reassignment sent before that fails with an unknown error.
+            for attempt in range(1, 4):
+                _wait_until(
+                    deadline, lambda: not any(s.offline for s in admin.partition_states(topic))
+                )
+                try:
+                    _execute_reassignment(settings, admin.config["bootstrap.servers"], topic, plan)
+                    break
+                except RuntimeError:
+                    if attempt == 3:
+                        raise
+                    time.sleep(5.0)
+        # Also without a plan: a broker just restarted is back in every ISR before the
+        # next run looks at the cluster.
+        while True:
+            states = admin.partition_states(topic)
+            done = all(
+                list(s.replicas) == plan.get(s.partition, list(s.replicas))
+                and not s.under_replicated
+                and not s.offline
+                for s in states
+            )
+            if done:
+                return {"topic": topic, "reassigned": {str(p): r for p, r in plan.items()}}
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{topic}: not {replicas} replicas in sync within {timeout:.0f}s: "
+                    f"{describe(states)}"
+                )
+            time.sleep(1.0)
 
 
 def _offline_after(admin: Any, topic: str, grace: float) -> list[int]:

@@ -134,7 +134,8 @@ def stop_consumer_early(group: str, topic: str, target: dict) -> dict[str, Any]:
     from kafkalab.domain.offsets import offsets_for
     from kafkalab.hooks.kafka import LabKafkaHook
 
-    committed = LabKafkaHook().lab_admin().committed_offsets(group, [topic]).get(topic, {})
+    with LabKafkaHook().lab_admin() as admin:
+        committed = admin.committed_offsets(group, [topic]).get(topic, {})
     stop = {
         p: committed.get(p, 0) + (o - committed.get(p, 0)) // 2
         for p, o in (offsets_for(topic, target) or {}).items()
@@ -150,21 +151,21 @@ def recreate_topic(topic: str, partitions: int) -> dict[str, Any]:
 
     from kafkalab.hooks.kafka import LabKafkaHook
 
-    admin = LabKafkaHook().lab_admin()
-    admin.admin.delete_topics([topic])[topic].result()
-    # Deletion completes asynchronously in the controller: retry the create briefly.
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            admin.admin.create_topics([NewTopic(topic, num_partitions=int(partitions))])[
-                topic
-            ].result()
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
-    return {"topic": topic, "partitions": int(partitions)}
+    with LabKafkaHook().lab_admin() as admin:
+        admin.admin.delete_topics([topic])[topic].result()
+        # Deletion completes asynchronously in the controller: retry the create briefly.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                admin.admin.create_topics([NewTopic(topic, num_partitions=int(partitions))])[
+                    topic
+                ].result()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        return {"topic": topic, "partitions": int(partitions)}
 
 
 def resume_paused_job(
@@ -178,15 +179,17 @@ def resume_paused_job(
     from kafkalab.settings import get_settings
     from kafkalab.spark.jobs import StreamingJobs
 
-    admin = LabKafkaHook().lab_admin()
-    before = admin.committed_offsets(group, [topic]).get(topic, {})
-    StreamingJobs(get_settings()).resume(handle)
-    deadline = time.monotonic() + timeout
-    while (after := admin.committed_offsets(group, [topic]).get(topic, {})) == before:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the resumed job's group {group} committed nothing in {timeout}s")
-        time.sleep(1)
-    return {"handle": handle, "committed_before": before, "committed_after": after}
+    with LabKafkaHook().lab_admin() as admin:
+        before = admin.committed_offsets(group, [topic]).get(topic, {})
+        StreamingJobs(get_settings()).resume(handle)
+        deadline = time.monotonic() + timeout
+        while (after := admin.committed_offsets(group, [topic]).get(topic, {})) == before:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the resumed job's group {group} committed nothing in {timeout}s"
+                )
+            time.sleep(1)
+        return {"handle": handle, "committed_before": before, "committed_after": after}
 
 
 def replay_with_the_wrong_schema() -> dict[str, Any]:

@@ -42,22 +42,24 @@ class ConsumerLagSamplingOperator(BaseOperator):
         self.kafka_config_id = kafka_config_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        topics = [self.topics] if isinstance(self.topics, str) else list(self.topics)
-        duration = float(self.duration)
-        self.log.info("sampling the lag of group %s on %s for %.0fs", self.group, topics, duration)
-        samples: list[tuple[float, int]] = []
-        started = time.monotonic()
-        while True:
-            snapshot = admin.lag(self.group, topics)
-            samples.append((round(snapshot.taken_at, 3), snapshot.total))
-            waited = time.monotonic() - started
-            if waited >= duration:
-                break
-            time.sleep(min(self.poll_interval, duration - waited))
-        self.log.info("%d samples; last:\n%s", len(samples), snapshot.table())
-        return {
-            "waited_seconds": round(waited, 3),
-            "samples": samples,
-            "snapshot": snapshot.to_dict(),
-        }
+        with LabKafkaHook(self.kafka_config_id).lab_admin() as admin:
+            topics = [self.topics] if isinstance(self.topics, str) else list(self.topics)
+            duration = float(self.duration)
+            self.log.info(
+                "sampling the lag of group %s on %s for %.0fs", self.group, topics, duration
+            )
+            samples: list[tuple[float, int]] = []
+            started = time.monotonic()
+            while True:
+                snapshot = admin.lag(self.group, topics)
+                samples.append((round(snapshot.taken_at, 3), snapshot.total))
+                waited = time.monotonic() - started
+                if waited >= duration:
+                    break
+                time.sleep(min(self.poll_interval, duration - waited))
+            self.log.info("%d samples; last:\n%s", len(samples), snapshot.table())
+            return {
+                "waited_seconds": round(waited, 3),
+                "samples": samples,
+                "snapshot": snapshot.to_dict(),
+            }

@@ -35,13 +35,13 @@ class SnapshotEndOffsetsOperator(BaseOperator):
         self.kafka_config_id = kafka_config_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        topics = [self.topics] if isinstance(self.topics, str) else list(self.topics)
-        read = admin.end_offsets if self.which == "end" else admin.earliest_offsets
-        try:
-            offsets = {topic: {str(p): o for p, o in read(topic).items()} for topic in topics}
-        except UnknownTopic as exc:
-            raise AirflowFailException(str(exc)) from exc
+        with LabKafkaHook(self.kafka_config_id).lab_admin() as admin:
+            topics = [self.topics] if isinstance(self.topics, str) else list(self.topics)
+            read = admin.end_offsets if self.which == "end" else admin.earliest_offsets
+            try:
+                offsets = {topic: {str(p): o for p, o in read(topic).items()} for topic in topics}
+            except UnknownTopic as exc:
+                raise AirflowFailException(str(exc)) from exc
         for topic, by_partition in offsets.items():
             self.log.info(
                 "%s offsets of %s: %s (sum %d)",
@@ -73,10 +73,10 @@ class SnapshotGroupOffsetsOperator(BaseOperator):
         self.kafka_config_id = kafka_config_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        topics = [self.topics] if isinstance(self.topics, str) else self.topics
-        committed = admin.committed_offsets(self.group, topics)
-        lag = admin.lag(self.group, topics)
+        with LabKafkaHook(self.kafka_config_id).lab_admin() as admin:
+            topics = [self.topics] if isinstance(self.topics, str) else self.topics
+            committed = admin.committed_offsets(self.group, topics)
+            lag = admin.lag(self.group, topics)
         self.log.info("%s", lag.table())
         return {
             "group": self.group,

@@ -65,18 +65,20 @@ class JobProgressOperator(BaseOperator):
         self.kafka_config_id = kafka_config_id
 
     def progress(self) -> dict[str, Any]:
-        admin = LabKafkaHook(self.kafka_config_id).lab_admin()
-        committed = admin.committed_offsets(self.group, [self.topic]).get(self.topic, {})
-        version = delta_version(ObjectStoreHook(self.object_store_conn_id).get_conn(), self.path)
-        lag = admin.lag(self.group, [self.topic])
-        return {
-            "group": self.group,
-            "topic": self.topic,
-            "taken_at": time.time(),
-            "committed": {str(p): o for p, o in sorted(committed.items())},
-            "table_version": version,
-            "lag": lag.to_dict(),
-        }
+        with LabKafkaHook(self.kafka_config_id).lab_admin() as admin:
+            committed = admin.committed_offsets(self.group, [self.topic]).get(self.topic, {})
+            version = delta_version(
+                ObjectStoreHook(self.object_store_conn_id).get_conn(), self.path
+            )
+            lag = admin.lag(self.group, [self.topic])
+            return {
+                "group": self.group,
+                "topic": self.topic,
+                "taken_at": time.time(),
+                "committed": {str(p): o for p, o in sorted(committed.items())},
+                "table_version": version,
+                "lag": lag.to_dict(),
+            }
 
     def execute(self, context: Context) -> dict[str, Any]:
         progress = self.progress()

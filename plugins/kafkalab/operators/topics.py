@@ -26,17 +26,15 @@ class _TopicOperator(BaseOperator):
         self.topic = topic
         self.kafka_config_id = kafka_config_id
 
-    def admin(self) -> KafkaAdmin:
-        return LabKafkaHook(self.kafka_config_id).lab_admin()
-
     def execute(self, context: Context) -> dict[str, Any]:
         try:
-            return self.run(context)
+            with LabKafkaHook(self.kafka_config_id).lab_admin() as admin:
+                return self.run(admin, context)
         except (UnknownTopic, PartitionDecreaseRefused) as exc:
             # A misconfigured exercise: retrying cannot help.
             raise AirflowFailException(str(exc)) from exc
 
-    def run(self, context: Context) -> dict[str, Any]:
+    def run(self, admin: KafkaAdmin, context: Context) -> dict[str, Any]:
         raise NotImplementedError
 
 
@@ -58,8 +56,7 @@ class EnsureTopicOperator(_TopicOperator):
         self.replication_factor = replication_factor
         self.configs = configs or {}
 
-    def run(self, context: Context) -> dict[str, Any]:
-        admin = self.admin()
+    def run(self, admin: KafkaAdmin, context: Context) -> dict[str, Any]:
         spec = TopicSpec(
             self.topic,
             int(self.partitions),
@@ -80,8 +77,8 @@ class DescribeTopicOperator(_TopicOperator):
         super().__init__(**kwargs)
         self.expected_partitions = expected_partitions
 
-    def run(self, context: Context) -> dict[str, Any]:
-        description = self.admin().describe_topic(self.topic).to_dict()
+    def run(self, admin: KafkaAdmin, context: Context) -> dict[str, Any]:
+        description = admin.describe_topic(self.topic).to_dict()
         self.log.info("topic %s: %s", self.topic, description)
         expected = self.expected_partitions
         if expected not in (None, "", "None") and description["partitions"] != int(expected):
@@ -168,8 +165,7 @@ class AlterTopicPartitionsOperator(_TopicOperator):
         self.partitions = partitions
         self.expect_refusal = expect_refusal
 
-    def run(self, context: Context) -> dict[str, Any]:
-        admin = self.admin()
+    def run(self, admin: KafkaAdmin, context: Context) -> dict[str, Any]:
         target = int(self.partitions)
         before = len(admin.topic_partitions(self.topic))
         if self.expect_refusal:
@@ -225,9 +221,7 @@ class AlterTopicConfigOperator(_TopicOperator):
         super().__init__(**kwargs)
         self.configs = configs
 
-    def run(self, context: Context) -> dict[str, Any]:
-        configs = self.admin().alter_configs(
-            self.topic, {k: str(v) for k, v in self.configs.items()}
-        )
+    def run(self, admin: KafkaAdmin, context: Context) -> dict[str, Any]:
+        configs = admin.alter_configs(self.topic, {k: str(v) for k, v in self.configs.items()})
         self.log.info("topic %s configs now: %s", self.topic, configs)
         return {"topic": self.topic, "configs": configs}

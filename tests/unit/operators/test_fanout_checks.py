@@ -335,6 +335,12 @@ def test_the_fault_names_a_stop_halfway_from_the_groups_commits_and_commits_noth
         def committed_offsets(self, group: str, topics: list[str]) -> dict:
             return {T: {0: 10, 1: 4}}
 
+        def __enter__(self) -> Admin:
+            return self
+
+        def __exit__(self, *exc_info: object) -> None:
+            pass
+
         def __getattr__(self, name: str):  # a reset or a commit would be a rewrite
             raise AssertionError(f"the fault must not call {name}")
 

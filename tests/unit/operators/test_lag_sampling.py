@@ -27,6 +27,12 @@ class _Admin:
         self.clock = clock
         self.lags = itertools.count(start=10**9, step=500)
 
+    def __enter__(self) -> _Admin:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
     def lag(self, group: str, topics: list[str]) -> LagSnapshot:
         partition = PartitionLag("t", 0, end_offset=next(self.lags), committed_offset=0)
         return LagSnapshot(group, taken_at=1000 + self.clock.now, partitions=[partition])
