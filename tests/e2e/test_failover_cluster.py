@@ -7,7 +7,6 @@ default topology.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import psutil
@@ -42,16 +41,13 @@ FAILOVER_SABOTAGE = [
 @pytest.fixture(scope="module")
 def cluster(settings: LabSettings) -> Iterator[LabSettings]:
     three = settings.model_copy(update={"kafka_brokers": 3})
-    previous = os.environ.get("KAFKALAB_BROKERS")
     Stack(three).up()
-    os.environ["KAFKALAB_BROKERS"] = "3"
     try:
-        yield three
+        # `airflow dags test` and `./lab` run in their own processes, from this environment.
+        with pytest.MonkeyPatch.context() as environment:
+            environment.setenv("KAFKALAB_BROKERS", "3")
+            yield three
     finally:
-        if previous is None:
-            os.environ.pop("KAFKALAB_BROKERS", None)
-        else:
-            os.environ["KAFKALAB_BROKERS"] = previous
         Stack(settings).up()
 
 
@@ -63,17 +59,15 @@ def test_the_cluster_runs_three_nodes_in_one_quorum_with_replicated_topics(clust
     unhealthy = {name: h.detail for name, (_, h) in report.items() if not h.healthy}
     assert not unhealthy, unhealthy
     assert "voters 1,2,3" in stack.controller_quorum()
-    admin = KafkaAdmin(cluster)
-    assert admin.broker_ids() == [1, 2, 3]
-    described = admin.describe_topic("raw_financial_transactions")
+    with KafkaAdmin(cluster) as admin:
+        brokers = admin.broker_ids()
+        described = admin.describe_topic("raw_financial_transactions")
+        states = admin.partition_states("raw_financial_transactions")
+    assert brokers == [1, 2, 3]
     assert described.replication_factor == 3
-    states = admin.partition_states("raw_financial_transactions")
     assert all(len(s.isr) == 3 for s in states), states
 
 
-# Failed once in a whole run after the segfault fix (a task upstream_failed): kept out
-# of the default run until understood.
-@pytest.mark.cluster
 def test_the_failover_drill_passes(cluster, api, dagbag) -> None:
     run = dags_test(api, FAILOVER, FAILOVER_SMALL)
     assert run.result.returncode == 0, run.explained()
@@ -135,7 +129,8 @@ def test_a_sabotaged_drill_fails_naming_the_damage(
     assert all(h.healthy for _, h in stack.status().values())
     from kafkalab.kafka.admin import KafkaAdmin
 
-    states_after = KafkaAdmin(cluster).partition_states("raw_financial_transactions")
+    with KafkaAdmin(cluster) as admin:
+        states_after = admin.partition_states("raw_financial_transactions")
     assert all(len(s.replicas) == 3 and len(s.isr) == 3 for s in states_after), states_after
 
 

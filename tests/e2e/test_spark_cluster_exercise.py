@@ -6,7 +6,6 @@ ends, so the tiers around it run their Spark jobs in local mode.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -27,18 +26,14 @@ pytestmark = pytest.mark.cluster
 @pytest.fixture(scope="module")
 def spark_cluster(settings: LabSettings) -> Iterator[LabSettings]:
     with_spark = settings.model_copy(update={"spark_cluster": True})
-    previous = os.environ.get(SPARK_CLUSTER_VARIABLE)
     stack = Stack(with_spark)
     stack.up()
-    # `airflow dags test` runs the tasks in its own process, from this environment.
-    os.environ[SPARK_CLUSTER_VARIABLE] = "true"
     try:
-        yield with_spark
+        # `airflow dags test` runs the tasks in its own process, from this environment.
+        with pytest.MonkeyPatch.context() as environment:
+            environment.setenv(SPARK_CLUSTER_VARIABLE, "true")
+            yield with_spark
     finally:
-        if previous is None:
-            os.environ.pop(SPARK_CLUSTER_VARIABLE, None)
-        else:
-            os.environ[SPARK_CLUSTER_VARIABLE] = previous
         for name in (WORKER, MASTER):
             stack.registry.stop(name)
 
