@@ -22,7 +22,7 @@ from kafkalab.lab.stack import kafka as kafka_stack
 from kafkalab.lab.stack.environment import airflow_admin_password, child_environment, shell_exports
 from kafkalab.lab.stack.install import InstallError
 from kafkalab.lab.stack.lifecycle import Stack, running_kafka_brokers
-from kafkalab.lab.stack.process import tail
+from kafkalab.lab.stack.process import ProcessRegistry, tail
 from kafkalab.lab.stack.services import ServiceError
 from kafkalab.lab.stack.spark_cluster import master_ui_url, running_spark_cluster
 from kafkalab.settings import REPO_ROOT, LabSettings, get_settings
@@ -169,7 +169,8 @@ def cmd_kafka(settings: LabSettings, args: argparse.Namespace) -> int:
 def cmd_airflow(settings: LabSettings, args: argparse.Namespace) -> int:
     command = [str(settings.paths.venv / "bin" / "airflow"), *args.args]
     dag_id = dags_test_target(args.args)
-    if dag_id is None or Stack(settings).registry.running("airflow-scheduler") is None:
+    registry = ProcessRegistry(settings.paths.run, settings.paths.logs)
+    if dag_id is None or registry.running("airflow-scheduler") is None:
         return _exec(settings, command)
     from kafkalab.lab.airflow_api import AirflowApi
 
