@@ -11,8 +11,9 @@ records that are not valid events land, raw and with the reason, in the quaranti
 table (``<output_path>_quarantine`` by default). Bad data never stops the stream.
 
 Exactly once: Spark restarts from its checkpoint; every micro-batch is appended to
-both tables with Delta's idempotent-write options (``txnAppId``/``txnVersion`` =
-batch id), so a batch replayed after a crash is not written twice.
+both tables with its (app, batch id) recorded in the commit, and the one batch a
+restart may rerun is looked up first (``append_once``), so a batch replayed after a
+crash is not written twice.
 
 With ``--consumer-group``, each finished batch's end offsets are committed to that
 (never-subscribed) consumer group, so `kafka-consumer-groups --describe` shows the
@@ -29,9 +30,10 @@ import threading
 
 from kafkalab.domain.schemas import STREAMS, stream_for_topic
 from kafkalab.spark.driver import (
+    RunBatches,
+    append_once,
     commit_group_offsets,
     flag_records,
-    idempotent_delta_append,
     make_offset_commit_listener,
     parse_end_offsets,
     quarantined_records,
@@ -82,15 +84,20 @@ def main(argv: list[str] | None = None) -> int:
     if job.min_partitions:
         reader = reader.option("minPartitions", job.min_partitions)
 
+    run_batches = RunBatches()
+
     def write_batch(flagged, batch_id: int) -> None:
+        may_be_written = run_batches.may_be_written(batch_id)
         # Both tables read the parsed batch: cache it so Kafka is fetched and the JSON
         # parsed once per batch.
         flagged = flagged.persist()
         try:
-            idempotent_delta_append(valid_events(flagged, stream.model), output, app_id, batch_id)
+            valid = valid_events(flagged, stream.model)
+            append_once(valid, output, app_id, batch_id, may_be_written)
             quarantined = quarantined_records(flagged)
             if not quarantined.isEmpty():
-                idempotent_delta_append(quarantined, quarantine, f"{app_id}-quarantine", batch_id)
+                quarantine_app = f"{app_id}-quarantine"
+                append_once(quarantined, quarantine, quarantine_app, batch_id, may_be_written)
         finally:
             flagged.unpersist()
 

@@ -37,10 +37,9 @@ def spark_defaults(settings: LabSettings) -> dict[str, str]:
         "spark.delta.logStore.s3a.impl": "io.delta.storage.S3SingleDriverLogStore",
         # Two cores: Spark's default of 200 shuffle partitions is pure overhead here.
         "spark.sql.shuffle.partitions": "4",
-        # Delta rebuilds a table's snapshot (log replay) after every commit and, for the
-        # idempotent txnAppId/txnVersion check, reads its transactions from that state:
-        # with the default 50 partitions each micro-batch paid ~50 tiny tasks (6-14 s on
-        # two cores) for a log of a few files. Two partitions keep it well under a second.
+        # A table's state reconstruction (log replay: every checkpoint, a restart's
+        # first batch, Delta's own txnAppId check) runs with this many partitions: the
+        # default 50 meant ~50 tiny tasks (6-14 s on two cores) for a log of a few files.
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.driver.memory": "1g",
         # On a standalone worker (`./lab up --spark-cluster`): two must fit its memory.
