@@ -50,6 +50,10 @@ class OffsetCommitRefused(RuntimeError):
     """The broker did not store a group's offset for one or more partitions."""
 
 
+class ConfigNotApplied(RuntimeError):
+    """Kafka accepted a topic config change that the brokers never came to show."""
+
+
 def commit_group_offsets(
     admin: AdminClient,
     group: str,
@@ -227,7 +231,21 @@ class KafkaAdmin:
         self.admin.incremental_alter_configs([resource], request_timeout=self.timeout)[
             resource
         ].result()
-        return self.describe_topic(topic).configs
+        # The controller acknowledges the change once it is in the metadata log; the
+        # broker answering DescribeConfigs shows it only after replaying that record,
+        # so a describe straight after the alter can still read the old configs.
+        deadline = time.monotonic() + self.timeout
+        while True:
+            current = self.describe_topic(topic).configs
+            pending = {k: v for k, v in configs.items() if current.get(k) != str(v)}
+            if not pending:
+                return current
+            if time.monotonic() > deadline:
+                raise ConfigNotApplied(
+                    f"topic {topic}: Kafka accepted {pending} but after {self.timeout:.0f}s "
+                    f"its configs still read {current}"
+                )
+            time.sleep(0.2)
 
     # --- offsets ----------------------------------------------------------------------------
 
