@@ -85,7 +85,9 @@ def create_backlog(settings, topic: str, events: int, partitions: int) -> None:
     fill_topic(settings.kafka_bootstrap, topic, events, progress=print_progress)
 
 
-def drain(settings, topic: str, output: str, max_offsets: int) -> tuple[dict, float]:
+def drain(
+    settings, topic: str, output: str, max_offsets: int, min_partitions: int | None
+) -> tuple[dict, float]:
     """Run the streaming job over the whole backlog; its summary and when it was launched."""
     print("Spark streaming consumer (availableNow) -> Delta...", file=sys.stderr)
     job_spec = StreamingJobSpec(
@@ -95,6 +97,7 @@ def drain(settings, topic: str, output: str, max_offsets: int) -> tuple[dict, fl
         stream="financial",
         trigger="availableNow",
         max_offsets_per_trigger=max_offsets,
+        min_partitions=min_partitions,
         consumer_group=f"bench-{topic}",
     )
     launched = time.time()
@@ -149,7 +152,7 @@ def run_once(settings, args, events: int, latency: bool) -> dict[str, Any]:
     max_offsets = args.batch_rows if latency else args.max_offsets
     try:
         create_backlog(settings, topic, events, args.partitions)
-        outcome, launched = drain(settings, topic, output, max_offsets)
+        outcome, launched = drain(settings, topic, output, max_offsets, args.min_partitions)
         rows = delta_row_count(settings, output)
         if rows != events:
             raise RuntimeError(f"the Delta table has {rows} rows, expected {events}")
@@ -158,6 +161,7 @@ def run_once(settings, args, events: int, latency: bool) -> dict[str, Any]:
             "events": events,
             "partitions": args.partitions,
             "max_offsets_per_trigger": max_offsets,
+            "min_partitions": args.min_partitions,
             "machine": machine(),
             "spark": split_phases(outcome, launched),
         }
@@ -237,6 +241,9 @@ def main() -> int:
         "--max-offsets", type=int, default=200_000, help="maxOffsetsPerTrigger of the Spark job"
     )
     parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument(
+        "--min-partitions", type=int, help="minPartitions of the Spark job (default: the job's)"
+    )
     parser.add_argument("--latency", action="store_true", help="measure per-batch latency")
     parser.add_argument("--batches", type=int, default=20, help="with --latency")
     parser.add_argument("--batch-rows", type=int, default=2000, help="with --latency")
