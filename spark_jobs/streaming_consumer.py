@@ -137,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                 "query": query.name,
                 "ended": ended,
                 "last_batch": last["batchId"] if last else None,
-                # Over the recent batches Spark keeps (100 by default): enough for the
-                # benchmark's few large availableNow batches.
+                # Over the batches Spark keeps (RECENT_PROGRESS_KEPT, by the session).
                 "rows_read": sum(p["numInputRows"] for p in progress),
                 "processing_seconds": sum(
                     p["durationMs"].get("triggerExecution", 0) for p in progress
