@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 
 import pytest
 
@@ -47,6 +48,13 @@ def test_cluster_id_is_16_bytes_of_url_safe_base64() -> None:
     cluster_id = new_cluster_id()
     assert len(cluster_id) == 22
     assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
+
+
+def test_a_cluster_id_never_starts_like_an_option(monkeypatch) -> None:
+    # 0xF8: the first six bits are 62, "-" in URL-safe base64.
+    drawn = iter([uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=b"\x10" + bytes(15))])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn))
+    assert new_cluster_id() == base64.urlsafe_b64encode(b"\x10" + bytes(15)).decode()[:22]
 
 
 def _properties(text: str) -> dict[str, str]:

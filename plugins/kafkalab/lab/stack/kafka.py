@@ -155,8 +155,16 @@ def render_server_properties(settings: LabSettings, node: KafkaNode) -> Path:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding.
+
+    Drawn again when it starts with "-", as Kafka's own ``Uuid.randomUuid`` does:
+    `kafka-storage format --cluster-id -xyz` reads such an id as an option and fails
+    ("expected one argument"), one cluster in 64.
+    """
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def cluster_id(settings: LabSettings) -> str:
