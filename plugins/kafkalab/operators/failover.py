@@ -178,6 +178,10 @@ class PartitionStateSensor(DeferrableSensor):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("poll_interval", 0.5)
+        # Waits of seconds, and their length is the drill's objective: polled in the
+        # task. Deferred, a condition met soon after is what Airflow's resume race hits
+        # (see DeferrableSensor), and a second try could only time it from later on.
+        kwargs.setdefault("deferrable", False)
         super().__init__(**kwargs)
         self.topic = topic
         self.condition = condition

@@ -14,6 +14,13 @@ from kafkalab.triggers.inline import run_trigger_inline
 # Room for the triggerer to start the trigger and deliver its timeout event before
 # Airflow's own defer timeout fails the task without the trigger's message.
 DEFER_GRACE_SECONDS = 120
+# Airflow 3.3's scheduler can fail a deferred task whose trigger fires within seconds:
+# the executor's late report that the deferring attempt exited meets the resumed attempt
+# already running, and is taken for its death (apache/airflow#72716; seen here with a
+# lag that grew 2 s after the sensor deferred). A second try observes the fact again.
+# A wrong outcome still fails at once: AirflowFailException is never retried.
+RESUME_RACE_RETRIES = 1
+RESUME_RACE_RETRY_DELAY = dt.timedelta(seconds=5)
 
 
 class DeferrableSensor(BaseOperator):
@@ -37,6 +44,9 @@ class DeferrableSensor(BaseOperator):
         self.poll_interval = poll_interval
         self.timeout_seconds = timeout_seconds
         self.deferrable = deferrable
+        if deferrable and self.retries < RESUME_RACE_RETRIES:
+            self.retries = RESUME_RACE_RETRIES
+            self.retry_delay = RESUME_RACE_RETRY_DELAY
 
     def trigger(self) -> PollingTrigger:
         """The trigger to wait on, from the rendered template fields."""

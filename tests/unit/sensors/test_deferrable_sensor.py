@@ -4,8 +4,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from airflow.sdk import DAG
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
+from kafkalab.operators.failover import PartitionStateSensor
 from kafkalab.sensors.base import DEFER_GRACE_SECONDS, DeferrableSensor
 from kafkalab.sensors.delta import DeltaTableSensor
 from kafkalab.sensors.lag import ConsumerLagSensor
@@ -106,3 +108,28 @@ def test_the_lag_sensor_fails_with_the_triggers_message_and_returns_a_met_event(
         sensor.execute_complete(CONTEXT, {"status": "timeout", "message": "total lag is 120"})
     met = {"status": "met", "waited_seconds": 1.0, "snapshot": {"total_lag": 0}}
     assert sensor.execute_complete(CONTEXT, met) == met
+
+
+def test_a_deferred_sensor_gets_a_second_try_for_airflows_resume_race() -> None:
+    # The DAGs' default_args say retries=0; a deferred sensor overrides it because
+    # Airflow 3.3 can fail its resumed attempt (apache/airflow#72716).
+    with DAG("d", schedule=None, default_args={"retries": 0}):
+        deferred = CountingSensor(task_id="deferred", met_after=2)
+        inline = CountingSensor(task_id="inline", met_after=2, deferrable=False)
+        told = CountingSensor(task_id="told", met_after=2, retries=3)
+    assert (deferred.retries, deferred.retry_delay) == (1, dt.timedelta(seconds=5))
+    assert inline.retries == 0
+    assert told.retries == 3
+
+
+def test_a_wrong_outcome_is_not_retried() -> None:
+    sensor = CountingSensor(task_id="s", met_after=2)
+    with pytest.raises(AirflowFailException):
+        sensor.execute_complete(CONTEXT, {"status": "timeout", "message": "not met"})
+
+
+def test_the_failover_sensors_time_the_election_in_the_task() -> None:
+    sensor = PartitionStateSensor(
+        task_id="p", topic="t", condition="leaders_moved", event={"broker": 1, "killed_at": 0}
+    )
+    assert (sensor.deferrable, sensor.retries) == (False, 0)
