@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kafkalab.kafka.admin import ConfigNotApplied, KafkaAdmin
+from kafkalab.kafka.admin import ConfigNotApplied
+from tests.support.admin_stub import admin_over
 
 
 def _done(value: object) -> Future:
@@ -42,13 +43,6 @@ class LaggingMetadata:
             name: SimpleNamespace(value=value, is_default=False) for name, value in shown.items()
         }
         return {resources[0]: _done(entries)}
-
-
-def admin_over(broker: LaggingMetadata, timeout: float = 5.0) -> KafkaAdmin:
-    admin = KafkaAdmin.__new__(KafkaAdmin)
-    admin.timeout = timeout
-    admin.admin = broker
-    return admin
 
 
 def test_the_configs_returned_include_the_change_a_lagging_broker_shows_late() -> None:

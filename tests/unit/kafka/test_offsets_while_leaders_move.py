@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from kafkalab.kafka.admin import KafkaAdmin
+from tests.support.admin_stub import admin_over
 
 
 class MovingLeaders:
@@ -36,13 +36,6 @@ class MovingLeaders:
         if self.errors:
             self.errors.pop(0)
         return answers
-
-
-def admin_over(broker: MovingLeaders, timeout: float = 5.0) -> KafkaAdmin:
-    admin = KafkaAdmin.__new__(KafkaAdmin)
-    admin.timeout = timeout
-    admin.admin = broker
-    return admin
 
 
 def test_offsets_are_asked_again_while_a_new_leader_is_not_known_yet() -> None:
