@@ -21,13 +21,34 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+# What Spark reads: java.time's zone offsets stop at +-18:00 (ISO 8601 and pydantic go to
+# +-23:59), and its timestamps at years 1-9999 in UTC. An instant outside either made
+# the whole event unreadable to the Spark job, which quarantined what the ingestor had
+# accepted (found by fuzzing the ingestor: "+22:10", "0033-09-26T03:53:15-21:26").
+MAX_UTC_OFFSET = dt.timedelta(hours=18)
+# Spark's LongType, the column of an integer field.
+MAX_LONG = 2**63 - 1
 
-def _assume_utc(value: dt.datetime) -> dt.datetime:
-    # The original platform accepted zone-less timestamps; they were UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+def _event_instant(value: dt.datetime) -> dt.datetime:
+    # The original platform accepted zone-less timestamps; they were UTC. Beyond that,
+    # only what Spark can read (see MAX_UTC_OFFSET).
+    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        hours, minutes = divmod(abs(offset) // dt.timedelta(minutes=1), 60)
+        sign = "-" if offset < dt.timedelta(0) else "+"
+        raise ValueError(
+            f"UTC offset {sign}{hours:02d}:{minutes:02d} is beyond +-18:00, the range of time zones"
+        )
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("the instant is before year 1 or after year 9999 in UTC") from None
+    return value
 
 
-EventTime = Annotated[dt.datetime, AfterValidator(_assume_utc)]
+EventTime = Annotated[dt.datetime, AfterValidator(_event_instant)]
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -55,7 +76,7 @@ class LabEvent(BaseModel):
     run_id: Annotated[str, Field(max_length=64)] | None = Field(
         default=None, description="Generator run that made the event (kafkalab addition)"
     )
-    sequence: Annotated[int, Field(ge=0)] | None = Field(
+    sequence: Annotated[int, Field(ge=0, le=MAX_LONG)] | None = Field(
         default=None, description="Position of the event in its run (kafkalab addition)"
     )
     produced_at: EventTime | None = Field(

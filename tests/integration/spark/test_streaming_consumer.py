@@ -11,9 +11,11 @@ from collections import Counter
 
 import pytest
 
+from kafkalab.domain.schemas import MAX_LONG, FinancialTransaction
 from kafkalab.kafka.admin import KafkaAdmin
 from kafkalab.lab.stack.environment import child_environment
 from kafkalab.lake.delta import DeltaTableMissing, read_delta
+from tests.support.events import LAB_GUIDE_TRANSACTION
 from tests.support.lab import printed_group_lag
 from tests.support.streaming import (
     produce_transactions,
@@ -121,6 +123,19 @@ POISON = [
 ]
 
 
+# The edges of what the ingestor accepts, as it publishes them: each must land in the
+# table. Past them (an offset of +22:10, a sequence over 2**63-1) Spark could not read
+# the event and quarantined it whole, so the ingestor refuses them.
+ACCEPTED_EXTREMES = [
+    {"timestamp": "2026-01-01T00:00:00+18:00"},
+    {"timestamp": "2026-01-01T00:00:00-18:00"},
+    {"timestamp": "0033-09-26T03:53:15.661000-17:26"},
+    {"timestamp": "0001-01-01T18:00:00+18:00"},
+    {"timestamp": "9999-12-31T05:59:59.999999-18:00"},
+    {"sequence": MAX_LONG},
+]
+
+
 def test_poison_messages_are_quarantined_and_the_stream_goes_on(settings, kafka_topics) -> None:
     from confluent_kafka import Producer
 
@@ -130,13 +145,18 @@ def test_poison_messages_are_quarantined_and_the_stream_goes_on(settings, kafka_
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
     for value in POISON:
         producer.produce(topic, key=b"poison", value=value)
+    for number, extreme in enumerate(ACCEPTED_EXTREMES):
+        event = {**LAB_GUIDE_TRANSACTION, "transaction_id": f"edge-{number}", **extreme}
+        producer.produce(topic, value=FinancialTransaction(**event).model_dump_json().encode())
     producer.flush(30)
     produce_transactions(settings, topic, 50, run_id=topic + "b")
 
     output = output_path(settings, "poison")
     result = run_streaming_job(settings, topic, output, trigger="availableNow")
     assert result.returncode == 0, result.stderr
-    assert read_delta(settings, output, ["transaction_id"]).num_rows == 100
+    landed = read_delta(settings, output, ["transaction_id"])["transaction_id"].to_pylist()
+    assert len(landed) == 100 + len(ACCEPTED_EXTREMES)
+    assert {f"edge-{n}" for n in range(len(ACCEPTED_EXTREMES))} <= set(landed)
     quarantine = read_delta(settings, f"{output}_quarantine").to_pylist()
     reasons = sorted(row["quarantine_reason"] for row in quarantine)
     assert len(reasons) == len(POISON), reasons

@@ -43,6 +43,11 @@ def test_the_contract_fields_are_the_required_ones() -> None:
         ({"amount": "twelve"}, "amount"),
         ({"currency": "usd"}, "currency"),
         ({"timestamp": "yesterday"}, "timestamp"),
+        # Readable to pydantic, not to Spark: see ACCEPTED_EXTREMES in the Spark tests.
+        ({"timestamp": "2026-01-01T00:00:00+22:10"}, "UTC offset \\+22:10 is beyond"),
+        ({"timestamp": "0033-09-26T03:53:15-21:26"}, "UTC offset -21:26 is beyond"),
+        ({"timestamp": "0001-01-01T05:00:00+18:00"}, "before year 1"),
+        ({"sequence": 2**63}, "sequence"),
         ({"surprise": 1}, "surprise"),
     ],
 )
