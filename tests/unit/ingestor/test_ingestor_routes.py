@@ -149,4 +149,4 @@ def test_the_openapi_document_names_each_endpoint_and_its_body() -> None:
         assert single["requestBody"]["content"]["application/json"]["schema"]["$ref"] == model_ref
         batch_schema = batch["requestBody"]["content"]["application/json"]["schema"]
         assert batch_schema["type"] == "array" and batch_schema["items"]["$ref"] == model_ref
-        assert {"413", "503"} <= set(single["responses"]) & set(batch["responses"])
+        assert {"413", "422", "503"} <= set(single["responses"]) & set(batch["responses"])
