@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 import aiohttp
+import orjson
 
 from kafkalab.generator.config import GeneratorConfig
 from kafkalab.generator.counts import RunCounts
@@ -104,7 +105,7 @@ class HttpTransport:
         sent = time.perf_counter()
         try:
             async with self.session.post(url, data=payload, headers=JSON_HEADERS) as response:
-                body = await response.json(content_type=None)
+                body = await response.json(content_type=None, loads=orjson.loads)
                 retry_after = response.headers.get("Retry-After")
                 return response.status, body, float(retry_after) if retry_after else None
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ class ScriptedResponse:
         self.status = status
         self.headers = {"Retry-After": "0"} if status == 503 else {}
 
-    async def json(self, content_type: str | None = None) -> dict:
+    async def json(self, content_type: str | None = None, loads: Any = None) -> dict:
         return {"detail": "Kafka unavailable"} if self.status == 503 else {"status": "published"}
 
 
