@@ -3,6 +3,7 @@
     ./lab up && .lab/venv/bin/python bench/replay.py [--events 1000000] [--max-offsets 200000]
     .lab/venv/bin/python bench/replay.py --latency [--batches 150] [--batch-rows 2000]
     .lab/venv/bin/python bench/replay.py --sweep 100000,1000000,3000000
+    .lab/venv/bin/python bench/replay.py --stages [--events 300000]
 
 Fills a topic of its own with N generator events (straight to Kafka), then, on the
 same machine and in one run: the streaming consumer drains it (availableNow, from
@@ -17,6 +18,12 @@ total is printed beside it. ``--latency`` drains the backlog in batches of about
 checkpoint (Spark's ``triggerExecution``) with its phases. Prints one human line and
 one JSON line per run; ``--sweep`` also leaves the runs' JSON and a plot of replay time
 and rates against the backlog size in ``.lab/artifacts/bench/``.
+
+``--stages`` says where a replay's time goes: in one warm JVM, the same rows read
+through ever longer prefixes of the job's pipeline (Kafka fetch, bytes to text, JSON
+parse, the unknown-fields pass's own parse, the quarantine rules, the batch's cache,
+the Delta append; ``bench/replay_stages.py``), with the wall time per row each step
+adds on this machine's cores.
 """
 
 from __future__ import annotations
@@ -45,6 +52,18 @@ from kafkalab.settings import get_settings
 from kafkalab.spark.jobs import SparkSubmit, batch_timings, job_summary
 from kafkalab.spark.spec import StreamingJobSpec
 
+STAGES_JOB = Path(__file__).with_name("replay_stages.py")
+# What each stage of replay_stages.py adds to the one before it ("keys" is a second
+# parse of the fetched text, as the unknown-fields pass does).
+STAGE_STEPS = {
+    "fetch": None,
+    "text": "fetch",
+    "parse": "text",
+    "keys": "text",
+    "flag": "parse",
+    "cache": "flag",
+    "delta": "cache",
+}
 PHASES = ("latestOffset", "queryPlanning", "getBatch", "walCommit", "addBatch", "commitOffsets")
 
 
@@ -171,16 +190,82 @@ def run_once(settings, args, events: int, latency: bool) -> dict[str, Any]:
             print("kafka-consumer-perf-test...", file=sys.stderr)
             perf_rate = consumer_perf_test_rate(settings, topic, events)
             result["kafka_consumer_perf_test_msgs_per_s"] = round(perf_rate, 1)
-            result["ratio_steady"] = round(result["spark"]["steady_rows_per_s"] / perf_rate, 4)
-            result["ratio_total"] = round(result["spark"]["total_rows_per_s"] / perf_rate, 4)
+            # A backlog of one batch (--sweep's smallest) has no steady state.
+            result["ratio_steady"] = ratio(result["spark"]["steady_rows_per_s"], perf_rate)
+            result["ratio_total"] = ratio(result["spark"]["total_rows_per_s"], perf_rate)
         return result
     finally:
         AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
 
 
+def run_stages(settings, args, events: int) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:8]
+    topic = f"bench_stages_{tag}"
+    try:
+        create_backlog(settings, topic, events, args.partitions)
+        print("Spark: the job's pipeline stage by stage...", file=sys.stderr)
+        job = subprocess.run(
+            SparkSubmit.from_settings(settings).command(
+                STAGES_JOB,
+                [
+                    topic,
+                    settings.kafka_bootstrap,
+                    f"s3a://{settings.raw_bucket}/bench/stages_{tag}",
+                    str(events),
+                    str(args.rounds),
+                ],
+            ),
+            env=child_environment(settings),
+            capture_output=True,
+            text=True,
+        )
+        lines = [line for line in job.stdout.splitlines() if line.startswith('{"rows"')]
+        if job.returncode != 0 or not lines:
+            raise RuntimeError(f"the stages job failed:\n{job.stderr[-3000:]}")
+        stages = json.loads(lines[-1])
+        print("kafka-consumer-perf-test...", file=sys.stderr)
+        perf_rate = consumer_perf_test_rate(settings, topic, stages["rows"])
+    finally:
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
+    rates = stages["rows_per_s"]
+    return {
+        "bench": "replay-stages",
+        "events": stages["rows"],
+        "partitions": args.partitions,
+        "rounds": args.rounds,
+        "machine": machine(),
+        "rows_per_s": rates,
+        # Wall time per row, all cores together: what the step costs on this machine.
+        "added_us_per_row": {
+            stage: round(1e6 / rates[stage] - (1e6 / rates[before] if before else 0), 2)
+            for stage, before in STAGE_STEPS.items()
+        },
+        "kafka_consumer_perf_test_msgs_per_s": round(perf_rate, 1),
+    }
+
+
+def ratio(rate: float | None, perf_rate: float) -> float | None:
+    return round(rate / perf_rate, 4) if rate is not None else None
+
+
+def figure(value: float | None, form: str = ",.0f") -> str:
+    return format(value, form) if value is not None else "n/a"
+
+
 def human_line(result: dict[str, Any]) -> str:
-    spark, where = result["spark"], result["machine"]
+    where = result["machine"]
     machine_text = f"{where['cores']} cores, {where['memory_gib']} GiB"
+    if result["bench"] == "replay-stages":
+        steps = ", ".join(
+            f"{stage} {rate:,} rows/s (+{result['added_us_per_row'][stage]} us)"
+            for stage, rate in result["rows_per_s"].items()
+        )
+        return (
+            f"replay --stages over {result['events']} rows: {steps};"
+            f" kafka-consumer-perf-test {result['kafka_consumer_perf_test_msgs_per_s']:,.0f}"
+            f" msg/s; {machine_text}"
+        )
+    spark = result["spark"]
     if "latency" in result:
         lat = result["latency"]
         return (
@@ -191,12 +276,13 @@ def human_line(result: dict[str, Any]) -> str:
             f" {machine_text}"
         )
     return (
-        f"replay: spark->delta steady {spark['steady_rows_per_s']:,.0f} ev/s"
+        f"replay: spark->delta steady {figure(spark['steady_rows_per_s'])} ev/s"
         f" ({spark['steady_rows']} rows in {spark['steady_s']}s), total"
         f" {spark['total_rows_per_s']:,.0f} ev/s; JVM start {spark['jvm_start_s']}s, first batch"
         f" {spark['first_batch_s']}s ({spark['first_batch_rows']} rows);"
         f" kafka-consumer-perf-test {result['kafka_consumer_perf_test_msgs_per_s']:,.0f} msg/s;"
-        f" ratio {result['ratio_steady']:.3f} steady ({result['ratio_total']:.3f} total);"
+        f" ratio {figure(result['ratio_steady'], '.3f')} steady"
+        f" ({figure(result['ratio_total'], '.3f')} total);"
         f" maxOffsetsPerTrigger {result['max_offsets_per_trigger']}, {result['partitions']}"
         f" partitions, {machine_text}"
     )
@@ -236,7 +322,9 @@ def save_sweep_files(directory: Path, runs: list[dict[str, Any]]) -> dict[str, s
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--events", type=int, help="backlog size (default 1,000,000; 300,000 with --stages)"
+    )
     parser.add_argument(
         "--max-offsets", type=int, default=200_000, help="maxOffsetsPerTrigger of the Spark job"
     )
@@ -245,6 +333,10 @@ def main() -> int:
         "--min-partitions", type=int, help="minPartitions of the Spark job (default: the job's)"
     )
     parser.add_argument("--latency", action="store_true", help="measure per-batch latency")
+    parser.add_argument(
+        "--stages", action="store_true", help="cost of each step of the job's pipeline"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="with --stages")
     # p99 over fewer than 100 batches is their maximum: the first Delta checkpoint
     # (commit 10, a one-off cost of a fresh JVM) would stand for the job's tail.
     parser.add_argument("--batches", type=int, default=150, help="with --latency")
@@ -257,15 +349,19 @@ def main() -> int:
     )
     args = parser.parse_args()
     settings = get_settings()
+    # Every stage reads the backlog once a round: a smaller one by default.
+    events = args.events or (300_000 if args.stages else 1_000_000)
 
-    if args.latency:
+    if args.stages:
+        runs = [run_stages(settings, args, events)]
+    elif args.latency:
         runs = [run_once(settings, args, args.batches * args.batch_rows + 1, latency=True)]
     elif args.sweep:
         runs = [
             run_once(settings, args, int(size), latency=False) for size in args.sweep.split(",")
         ]
     else:
-        runs = [run_once(settings, args, args.events, latency=False)]
+        runs = [run_once(settings, args, events, latency=False)]
     for result in runs:
         print(human_line(result))
         print(json.dumps(result))
