@@ -139,12 +139,23 @@ class ProcessRegistry:
 def terminate_tree(proc: psutil.Process, timeout: float) -> None:
     try:
         members = [proc, *proc.children(recursive=True)]
-    except psutil.NoSuchProcess:
+        leads_group = os.getpgid(proc.pid) == proc.pid
+    except (psutil.NoSuchProcess, ProcessLookupError):
         return
     # The service leads its own session; signalling the group reaches workers that
     # were started by it but re-parented (Airflow's forked task runners).
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
+    _end(members, timeout)
+    if leads_group:
+        # A process shutting down can still start children after the signal: a Spark
+        # worker launches the executors its master keeps asking for while it dies (its
+        # own shutdown hook then refuses to track them), and they outlive it, re-parented,
+        # in its group.
+        _end(_group_members(proc.pid), timeout)
+
+
+def _end(members: Sequence[psutil.Process], timeout: float) -> None:
     for member in members:
         with contextlib.suppress(psutil.NoSuchProcess):
             member.terminate()
@@ -153,6 +164,15 @@ def terminate_tree(proc: psutil.Process, timeout: float) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             member.kill()
     psutil.wait_procs(alive, timeout=5)
+
+
+def _group_members(group: int) -> list[psutil.Process]:
+    found = []
+    for candidate in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(candidate.pid) == group and candidate.status() != psutil.STATUS_ZOMBIE:
+                found.append(candidate)
+    return found
 
 
 def tail(path: Path | str, lines: int = 30) -> str:
