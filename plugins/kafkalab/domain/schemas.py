@@ -32,19 +32,23 @@ MAX_LONG = 2**63 - 1
 
 def _event_instant(value: dt.datetime) -> dt.datetime:
     # The original platform accepted zone-less timestamps; they were UTC. Beyond that,
-    # only what Spark can read (see MAX_UTC_OFFSET).
-    value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    # only what Spark can read (see MAX_UTC_OFFSET). Called for every event time the
+    # ingestor validates, hence the cheap tests first.
     offset = value.utcoffset()
-    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+    if offset is None:
+        return value.replace(tzinfo=dt.UTC)
+    if not -MAX_UTC_OFFSET <= offset <= MAX_UTC_OFFSET:
         hours, minutes = divmod(abs(offset) // dt.timedelta(minutes=1), 60)
         sign = "-" if offset < dt.timedelta(0) else "+"
         raise ValueError(
             f"UTC offset {sign}{hours:02d}:{minutes:02d} is beyond +-18:00, the range of time zones"
         )
-    try:
-        value.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError("the instant is before year 1 or after year 9999 in UTC") from None
+    # Only an instant in year 1 or 9999 can fall outside them once shifted to UTC.
+    if value.year in (1, 9999):
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("the instant is before year 1 or after year 9999 in UTC") from None
     return value
 
 

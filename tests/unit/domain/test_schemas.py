@@ -47,6 +47,7 @@ def test_the_contract_fields_are_the_required_ones() -> None:
         ({"timestamp": "2026-01-01T00:00:00+22:10"}, "UTC offset \\+22:10 is beyond"),
         ({"timestamp": "0033-09-26T03:53:15-21:26"}, "UTC offset -21:26 is beyond"),
         ({"timestamp": "0001-01-01T05:00:00+18:00"}, "before year 1"),
+        ({"timestamp": "9999-12-31T20:00:00-18:00"}, "after year 9999"),
         ({"sequence": 2**63}, "sequence"),
         ({"surprise": 1}, "surprise"),
     ],
@@ -54,6 +55,21 @@ def test_the_contract_fields_are_the_required_ones() -> None:
 def test_invalid_transactions_name_the_field(change: dict, field: str) -> None:
     with pytest.raises(ValidationError, match=field):
         FinancialTransaction.model_validate({**LAB_GUIDE_TRANSACTION, **change})
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "2026-01-01T00:00:00+18:00",
+        "2026-01-01T00:00:00-18:00",
+        "0001-01-01T05:00:00-18:00",
+        "9999-12-31T20:00:00+18:00",
+        "0001-01-01T00:00:00",
+    ],
+)
+def test_event_times_spark_can_read_are_accepted(timestamp: str) -> None:
+    event = FinancialTransaction.model_validate({**LAB_GUIDE_TRANSACTION, "timestamp": timestamp})
+    assert event.timestamp.utcoffset() is not None
 
 
 def test_a_missing_field_is_refused() -> None:
