@@ -10,6 +10,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from confluent_kafka import KafkaError, Producer
 
@@ -18,8 +19,9 @@ from kafkalab.kafka.client import ConnectionSource, connection_config, producer_
 log = logging.getLogger("kafkalab.ingestor")
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
+    """Where the broker stored a record. A tuple: one is made per record acknowledged."""
+
     topic: str
     partition: int
     offset: int
@@ -191,4 +193,9 @@ class InFlight:
     index: int
 
     async def outcome(self) -> Delivery | PublishError:
-        return (await asyncio.shield(self.future))[self.index]
+        # Shielded: a request that goes away must not cancel a publish other requests
+        # (same batch, same ids) wait for. Settled futures, the common case after the
+        # first event of a batch, are read without a wait.
+        if not self.future.done():
+            await asyncio.shield(self.future)
+        return self.future.result()[self.index]
