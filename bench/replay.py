@@ -36,6 +36,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +55,6 @@ from kafkalab.spark.jobs import SparkSubmit, batch_timings, job_summary
 from kafkalab.spark.spec import StreamingJobSpec
 
 STAGES_JOB = Path(__file__).with_name("replay_stages.py")
-# What each stage of replay_stages.py adds to the one before it ("keys" is a second
-# parse of the fetched text, as the unknown-fields pass does).
-STAGE_STEPS = {
-    "fetch": None,
-    "text": "fetch",
-    "parse": "text",
-    "keys": "text",
-    "flag": "parse",
-    "cache": "flag",
-    "delta": "cache",
-}
 PHASES = ("latestOffset", "queryPlanning", "getBatch", "walCommit", "addBatch", "commitOffsets")
 
 
@@ -95,13 +86,29 @@ def consumer_perf_test_rate(settings, topic: str, messages: int) -> float:
     return float(values[header.index("fetch.nMsg.sec")])
 
 
-def create_backlog(settings, topic: str, events: int, partitions: int) -> None:
+@contextmanager
+def backlog(settings, prefix: str, events: int, partitions: int) -> Iterator[str]:
+    """A topic of its own filled with ``events`` generator events, deleted afterwards."""
+    topic = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[
         topic
     ].result()
-    print(f"filling {topic} with {events} events...", file=sys.stderr)
-    fill_topic(settings.kafka_bootstrap, topic, events, progress=print_progress)
+    try:
+        print(f"filling {topic} with {events} events...", file=sys.stderr)
+        fill_topic(settings.kafka_bootstrap, topic, events, progress=print_progress)
+        yield topic
+    finally:
+        admin.delete_topics([topic])
+
+
+def spark_json_line(settings, command: list[str], pick: Callable[[list[str]], dict | None]) -> dict:
+    """Run a Spark application to its end; the JSON line ``pick`` finds in its output."""
+    job = subprocess.run(command, env=child_environment(settings), capture_output=True, text=True)
+    found = pick(job.stdout.splitlines())
+    if job.returncode != 0 or found is None:
+        raise RuntimeError(f"the Spark application failed:\n{job.stderr[-3000:]}")
+    return found
 
 
 def drain(
@@ -120,16 +127,8 @@ def drain(
         consumer_group=f"bench-{topic}",
     )
     launched = time.time()
-    job = subprocess.run(
-        SparkSubmit.from_settings(settings).streaming_command(job_spec),
-        env=child_environment(settings),
-        capture_output=True,
-        text=True,
-    )
-    outcome = job_summary(job.stdout.splitlines())
-    if job.returncode != 0 or outcome is None:
-        raise RuntimeError(f"the streaming job failed:\n{job.stderr[-3000:]}")
-    return outcome, launched
+    command = SparkSubmit.from_settings(settings).streaming_command(job_spec)
+    return spark_json_line(settings, command, job_summary), launched
 
 
 def split_phases(outcome: dict, launched: float) -> dict[str, Any]:
@@ -165,12 +164,9 @@ def latency_figures(outcome: dict) -> dict[str, Any]:
 
 
 def run_once(settings, args, events: int, latency: bool) -> dict[str, Any]:
-    tag = uuid.uuid4().hex[:8]
-    topic = f"bench_replay_{tag}"
-    output = f"s3a://{settings.raw_bucket}/bench/replay_{tag}"
     max_offsets = args.batch_rows if latency else args.max_offsets
-    try:
-        create_backlog(settings, topic, events, args.partitions)
+    with backlog(settings, "bench_replay", events, args.partitions) as topic:
+        output = f"s3a://{settings.raw_bucket}/bench/{topic}"
         outcome, launched = drain(settings, topic, output, max_offsets, args.min_partitions)
         rows = delta_row_count(settings, output)
         if rows != events:
@@ -194,39 +190,30 @@ def run_once(settings, args, events: int, latency: bool) -> dict[str, Any]:
             result["ratio_steady"] = ratio(result["spark"]["steady_rows_per_s"], perf_rate)
             result["ratio_total"] = ratio(result["spark"]["total_rows_per_s"], perf_rate)
         return result
-    finally:
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
+
+
+def stages_line(lines: list[str]) -> dict | None:
+    """replay_stages.py's closing JSON line."""
+    found = [line for line in lines if line.startswith('{"rows"')]
+    return json.loads(found[-1]) if found else None
 
 
 def run_stages(settings, args, events: int) -> dict[str, Any]:
-    tag = uuid.uuid4().hex[:8]
-    topic = f"bench_stages_{tag}"
-    try:
-        create_backlog(settings, topic, events, args.partitions)
+    with backlog(settings, "bench_stages", events, args.partitions) as topic:
         print("Spark: the job's pipeline stage by stage...", file=sys.stderr)
-        job = subprocess.run(
-            SparkSubmit.from_settings(settings).command(
-                STAGES_JOB,
-                [
-                    topic,
-                    settings.kafka_bootstrap,
-                    f"s3a://{settings.raw_bucket}/bench/stages_{tag}",
-                    str(events),
-                    str(args.rounds),
-                ],
-            ),
-            env=child_environment(settings),
-            capture_output=True,
-            text=True,
+        command = SparkSubmit.from_settings(settings).command(
+            STAGES_JOB,
+            [
+                topic,
+                settings.kafka_bootstrap,
+                f"s3a://{settings.raw_bucket}/bench/{topic}",
+                str(events),
+                str(args.rounds),
+            ],
         )
-        lines = [line for line in job.stdout.splitlines() if line.startswith('{"rows"')]
-        if job.returncode != 0 or not lines:
-            raise RuntimeError(f"the stages job failed:\n{job.stderr[-3000:]}")
-        stages = json.loads(lines[-1])
+        stages = spark_json_line(settings, command, stages_line)
         print("kafka-consumer-perf-test...", file=sys.stderr)
         perf_rate = consumer_perf_test_rate(settings, topic, stages["rows"])
-    finally:
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).delete_topics([topic])
     rates = stages["rows_per_s"]
     return {
         "bench": "replay-stages",
@@ -238,7 +225,7 @@ def run_stages(settings, args, events: int) -> dict[str, Any]:
         # Wall time per row, all cores together: what the step costs on this machine.
         "added_us_per_row": {
             stage: round(1e6 / rates[stage] - (1e6 / rates[before] if before else 0), 2)
-            for stage, before in STAGE_STEPS.items()
+            for stage, before in stages["after"].items()
         },
         "kafka_consumer_perf_test_msgs_per_s": round(perf_rate, 1),
     }

@@ -8,7 +8,7 @@ functions the job itself uses, ``kafkalab.spark.driver``), so that the differenc
 between two stages is what the step between them costs per row. Every stage but the
 last ends in Spark's ``noop`` sink, which runs the plan and writes nothing; the last
 appends to a Delta table as the job does. Prints one JSON line: rows/s of each stage,
-the median of ``rounds``.
+the median of ``rounds``, and the stage each one adds its step to.
 """
 
 from __future__ import annotations
@@ -22,14 +22,22 @@ from kafkalab.domain.schemas import FINANCIAL, spark_ddl
 from kafkalab.spark.driver import (
     CORRUPT_COLUMN,
     flag_records,
-    quarantined_records,
     spark_session,
     valid_events,
+    write_flagged,
 )
 
-# In pipeline order; each stage includes the ones before it but "keys", which is the
-# unknown-fields pass's own parse over the fetch, to compare with "parse".
-STAGES = ("fetch", "text", "parse", "keys", "flag", "cache", "delta")
+# In pipeline order, each with the stage it adds a step to: "keys" is the unknown-fields
+# pass's own parse of the fetched text, beside "parse".
+STAGES = {
+    "fetch": None,
+    "text": "fetch",
+    "parse": "text",
+    "keys": "text",
+    "flag": "parse",
+    "cache": "flag",
+    "delta": "cache",
+}
 
 
 def main(argv: list[str]) -> int:
@@ -51,6 +59,12 @@ def main(argv: list[str]) -> int:
     ddl = f"{spark_ddl(model)}, `{CORRUPT_COLUMN}` STRING"
     text = F.col("value").cast("string")
 
+    def write_nowhere(frame) -> None:
+        frame.write.format("noop").mode("overwrite").save()
+
+    def append_to_table(frame) -> None:
+        frame.write.format("delta").mode("append").save(table)
+
     def run(stage: str) -> None:
         if stage == "fetch":
             frame = records().select("offset", "value")
@@ -63,18 +77,10 @@ def main(argv: list[str]) -> int:
         elif stage == "flag":
             frame = valid_events(flag_records(records(), model), model)
         else:
-            flagged = flag_records(records(), model).persist()
-            try:
-                valid = valid_events(flagged, model)
-                if stage == "cache":
-                    valid.write.format("noop").mode("overwrite").save()
-                else:
-                    valid.write.format("delta").mode("append").save(table)
-                quarantined_records(flagged).isEmpty()
-            finally:
-                flagged.unpersist()
+            write_valid = write_nowhere if stage == "cache" else append_to_table
+            write_flagged(flag_records(records(), model), model, write_valid, lambda _: None)
             return
-        frame.write.format("noop").mode("overwrite").save()
+        write_nowhere(frame)
 
     for stage in STAGES:  # class loading and code generation, once
         run(stage)
@@ -92,6 +98,7 @@ def main(argv: list[str]) -> int:
                 "rows_per_s": {
                     stage: round(rows / statistics.median(runs)) for stage, runs in seconds.items()
                 },
+                "after": STAGES,
             }
         ),
         flush=True,

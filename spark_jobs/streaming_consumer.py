@@ -36,11 +36,10 @@ from kafkalab.spark.driver import (
     flag_records,
     make_offset_commit_listener,
     parse_end_offsets,
-    quarantined_records,
     spark_session,
     stop_between_batches,
-    valid_events,
     wait_for_end,
+    write_flagged,
 )
 from kafkalab.spark.spec import StreamingJobSpec
 
@@ -88,18 +87,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def write_batch(flagged, batch_id: int) -> None:
         may_be_written = run_batches.may_be_written(batch_id)
-        # Both tables read the parsed batch: cache it so Kafka is fetched and the JSON
-        # parsed once per batch.
-        flagged = flagged.persist()
-        try:
-            valid = valid_events(flagged, stream.model)
-            append_once(valid, output, app_id, batch_id, may_be_written)
-            quarantined = quarantined_records(flagged)
-            if not quarantined.isEmpty():
-                quarantine_app = f"{app_id}-quarantine"
-                append_once(quarantined, quarantine, quarantine_app, batch_id, may_be_written)
-        finally:
-            flagged.unpersist()
+        write_flagged(
+            flagged,
+            stream.model,
+            lambda valid: append_once(valid, output, app_id, batch_id, may_be_written),
+            lambda quarantined: append_once(
+                quarantined, quarantine, f"{app_id}-quarantine", batch_id, may_be_written
+            ),
+        )
 
     # Parsing and the quarantine rules are part of the streaming plan, built once here:
     # built inside foreachBatch, every micro-batch paid for a few hundred Python-to-JVM

@@ -187,6 +187,26 @@ def quarantined_records(flagged: DataFrame) -> DataFrame:
     )
 
 
+def write_flagged(
+    flagged: DataFrame,
+    model: type[LabEvent],
+    write_valid: Callable[[DataFrame], None],
+    write_quarantined: Callable[[DataFrame], None],
+) -> None:
+    """One batch of flagged records into its two tables: the valid events, then the
+    quarantine, which is written only when the batch has something to quarantine."""
+    # Both tables read the parsed batch: cached, Kafka is fetched and the JSON parsed
+    # once per batch.
+    flagged = flagged.persist()
+    try:
+        write_valid(valid_events(flagged, model))
+        quarantined = quarantined_records(flagged)
+        if not quarantined.isEmpty():
+            write_quarantined(quarantined)
+    finally:
+        flagged.unpersist()
+
+
 def _on_event(condition: str, fields: list[str]):
     """Point a rule written against top-level columns at the parsed ``event`` struct."""
     from pyspark.sql import functions as F
