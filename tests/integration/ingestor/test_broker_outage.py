@@ -1,6 +1,7 @@
 """With the broker down the ingestor answers 503; after a restart nothing acknowledged is lost.
 
-This test stops and restarts the stack's own Kafka broker; it always restarts it.
+This test stops and restarts the stack's own Kafka brokers (every node of a
+`./lab up --brokers 3` cluster); it always restarts them.
 """
 
 from __future__ import annotations
@@ -18,20 +19,25 @@ from kafkalab.generator.background import (
     stop_background_run,
 )
 from kafkalab.generator.config import GeneratorConfig
-from kafkalab.lab.stack.lifecycle import Stack
+from kafkalab.lab.stack.lifecycle import KAFKA_NODE_SERVICE, Stack
 from tests.support.events import LAB_GUIDE_TRANSACTION
 from tests.support.kafka import ids_of_run, snapshot
 
 
 @contextlib.contextmanager
 def broker_down(stack: Stack) -> Iterator[None]:
-    kafka = stack.service("kafka")
-    stack.registry.stop("kafka")
+    nodes = [s for s in stack.services if KAFKA_NODE_SERVICE.match(s.name)]
+    for node in nodes:
+        stack.registry.stop(node.name)
     try:
         yield
     finally:
-        stack.start(kafka)
-        stack.wait_healthy(kafka)
+        # All started before any is waited for: a KRaft node is not ready until a
+        # majority of the controller quorum is up.
+        for node in nodes:
+            stack.start(node)
+        for node in nodes:
+            stack.wait_healthy(node)
 
 
 def post_until_503(url: str, event: dict, within_s: float = 60) -> httpx.Response:
